@@ -1,0 +1,210 @@
+//! Load: evaluate the Nickel platform and turn it into the typed model.
+//!
+//! This is the only stage that sees Nickel values or JSON. It hands on a [`Platform`] and a
+//! [`SourceMap`] that remembers, for every field, where in which file its value was written, so
+//! that later stages can point at the line a problem comes from.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use nickel_lang_core::error::report::{report_as_str, ColorOpt};
+use nickel_lang_core::eval::cache::CacheImpl;
+use nickel_lang_core::eval::value::{Container, NickelValue, ValueContentRef};
+use nickel_lang_core::files::Files;
+use nickel_lang_core::position::{PosTable, TermPos};
+use nickel_lang_core::program::{Program, ProgramBuilder};
+
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::model::Platform;
+
+/// The platform file obsc evaluates when none is given.
+pub const DEFAULT_PLATFORM: &str = "environments/platform.ncl";
+
+/// The evaluated, typed platform and where each of its values came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub platform: Platform,
+    pub sources: SourceMap,
+}
+
+/// Field path -> source location of the value (and of the field name, for record keys).
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    values: HashMap<String, Location>,
+    keys: HashMap<String, Location>,
+}
+
+impl SourceMap {
+    /// Where the value at `path` was written; falls back to the closest enclosing value with a
+    /// known position, so a diagnostic always points somewhere useful.
+    pub fn value(&self, path: &[&str]) -> Option<Location> {
+        (1..=path.len()).rev().find_map(|n| self.values.get(&field_path(&path[..n])).cloned())
+    }
+
+    /// Where the field name at the end of `path` was written (for errors about a name itself).
+    pub fn key(&self, path: &[&str]) -> Option<Location> {
+        self.keys.get(&field_path(path)).cloned().or_else(|| self.value(path))
+    }
+}
+
+/// A field path as Nickel would write it: `namespaces.orders-dev.environment`, quoting segments
+/// that are not plain identifiers (`targets."my.target"`).
+pub fn field_path(segments: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, segment) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        let plain = segment.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '\'');
+        if plain {
+            out.push_str(segment);
+        } else {
+            out.push_str(&format!("{segment:?}"));
+        }
+    }
+    out
+}
+
+/// Evaluates `path` and all it imports; every problem comes back as diagnostics.
+pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
+    let fail = |d: Diagnostic| Err(Diagnostics(vec![d]));
+    if !path.is_file() {
+        return fail(
+            Diagnostic::error(format!("cannot read the platform file `{}`", path.display()))
+                .help("run obsc from the project root, or name the file with --platform"),
+        );
+    }
+    let mut program: Program<CacheImpl> = match ProgramBuilder::new().add_path(path.as_os_str()).build() {
+        Ok(program) => program,
+        Err(e) => return fail(Diagnostic::error(format!("cannot read `{}`: {e:?}", path.display()))),
+    };
+    let value = match program.eval_full_for_export() {
+        Ok(value) => value,
+        Err(e) => {
+            let report = report_as_str(&mut program.files(), e, ColorOpt::Never);
+            return fail(nickel_diagnostic(&report));
+        }
+    };
+
+    let files = program.files();
+    let mut sources = SourceMap::default();
+    let mut walker = Walker { table: program.pos_table(), files: &files, sources: &mut sources, path: Vec::new() };
+    walker.walk(&value);
+
+    let json = match serde_json::to_value(&value) {
+        Ok(json) => json,
+        Err(e) => return fail(Diagnostic::error(format!("the platform cannot be exported as data: {e}"))),
+    };
+    match serde_path_to_error::deserialize::<_, Platform>(json) {
+        Ok(platform) => Ok(Loaded { platform, sources }),
+        Err(e) => {
+            let segments: Vec<String> = e
+                .path()
+                .iter()
+                .filter_map(|s| match s {
+                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                    serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                    _ => None,
+                })
+                .collect();
+            let refs: Vec<&str> = segments.iter().map(String::as_str).collect();
+            let inner = e.inner().to_string();
+            fail(
+                Diagnostic::error(format!("the platform does not fit obsc's model: {inner}"))
+                    .at(sources.value(&refs), field_path(&refs))
+                    .help("compare the field with its contract in modules/; obsc rejects fields it does not know"),
+            )
+        }
+    }
+}
+
+/// Turns Nickel's own report (which already shows file, line and excerpt) into a diagnostic.
+fn nickel_diagnostic(report: &str) -> Diagnostic {
+    let mut lines = report.lines();
+    let first = lines.next().unwrap_or("the platform does not evaluate");
+    let message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let rest: Vec<&str> = lines.collect();
+    let mut d = Diagnostic::error(message);
+    d.report = Some(rest.join("\n"));
+    d
+}
+
+struct Walker<'a> {
+    table: &'a PosTable,
+    files: &'a Files,
+    sources: &'a mut SourceMap,
+    path: Vec<String>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, value: &NickelValue) {
+        match value.content_ref() {
+            ValueContentRef::Record(Container::Alloc(record)) => {
+                for (id, field) in &record.fields {
+                    self.path.push(id.label().to_string());
+                    let key = self.current();
+                    if let Some(location) = self.location(id.pos) {
+                        self.sources.keys.insert(key.clone(), location);
+                    }
+                    if let Some(v) = &field.value {
+                        if let Some(location) = self.location(v.pos(self.table)) {
+                            self.sources.values.insert(key, location);
+                        }
+                        self.walk(v);
+                    }
+                    self.path.pop();
+                }
+            }
+            ValueContentRef::Array(Container::Alloc(array)) => {
+                for (i, v) in array.array.iter().enumerate() {
+                    self.path.push(i.to_string());
+                    if let Some(location) = self.location(v.pos(self.table)) {
+                        self.sources.values.insert(self.current(), location);
+                    }
+                    self.walk(v);
+                    self.path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn current(&self) -> String {
+        let refs: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        field_path(&refs)
+    }
+
+    fn location(&self, pos: TermPos) -> Option<Location> {
+        let span = pos.into_opt()?;
+        let at = self.files.location(span.src_id, span.start).ok()?;
+        Some(Location {
+            file: display_path(Path::new(self.files.name(span.src_id))),
+            line: at.line.to_usize() as u32 + 1,
+            column: at.column.to_usize() as u32 + 1,
+        })
+    }
+}
+
+/// A source path as the user knows it: relative to the working directory, `..` folded away.
+fn display_path(path: &Path) -> String {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+    };
+    let mut clean = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    match std::env::current_dir().ok().and_then(|cwd| clean.strip_prefix(&cwd).ok().map(Path::to_path_buf)) {
+        Some(relative) => relative.display().to_string(),
+        None => clean.display().to_string(),
+    }
+}

@@ -1,0 +1,246 @@
+//! The typed topology: what the Nickel platform evaluates to, as Rust values.
+//!
+//! The shapes mirror the contracts in `modules/`; every struct rejects unknown fields, so a
+//! field the contracts let through but obsc does not know is an error, not silently dropped.
+//! Defaults live in the Nickel contracts; the few that depend on another value (an
+//! environment's target is its name) are methods here.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A Nickel enum tag such as `'namespaced`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tenancy {
+    Namespaced,
+    Cluster,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Platform {
+    pub plate: String,
+    pub targets: BTreeMap<String, Target>,
+    pub retention: Retention,
+    pub storage: BTreeMap<String, StorageInstance>,
+    pub environments: BTreeMap<String, Environment>,
+    pub namespaces: BTreeMap<String, ManagedNamespace>,
+    pub collector: Collector,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub tenancy: Tenancy,
+    pub cluster_dns: ClusterDns,
+    pub api_server_port: u16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterDns {
+    pub namespace: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    pub tiers: BTreeMap<String, Tier>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub period: String,
+    pub default: bool,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    pub requests: Quantities,
+    pub limits: Quantities,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quantities {
+    pub cpu: String,
+    pub memory: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageInstance {
+    pub namespace: String,
+    pub target: String,
+    pub ha: bool,
+    pub masters: u32,
+    pub racks: u32,
+    pub filers: u32,
+    pub replication: String,
+    pub volume_size: String,
+    pub resources: Resources,
+    pub credentials_secret: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Signals {
+    pub logs: bool,
+    pub traces: bool,
+    pub metrics: bool,
+    pub faro: bool,
+    pub profiles: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalOverrides {
+    pub logs: Option<bool>,
+    pub traces: Option<bool>,
+    pub metrics: Option<bool>,
+    pub faro: Option<bool>,
+    pub profiles: Option<bool>,
+}
+
+impl Signals {
+    /// The environment's switches with a namespace's overrides applied.
+    pub fn overridden_by(self, o: &SignalOverrides) -> Signals {
+        Signals {
+            logs: o.logs.unwrap_or(self.logs),
+            traces: o.traces.unwrap_or(self.traces),
+            metrics: o.metrics.unwrap_or(self.metrics),
+            faro: o.faro.unwrap_or(self.faro),
+            profiles: o.profiles.unwrap_or(self.profiles),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub target: Option<String>,
+    pub monitoring_namespace: String,
+    pub storage: String,
+    pub signals: Signals,
+    pub retention: BTreeMap<String, String>,
+    pub loki: Loki,
+    pub tempo: Option<Tempo>,
+    pub mimir: Option<Mimir>,
+    pub pyroscope: Option<Pyroscope>,
+}
+
+impl Environment {
+    /// The target this environment renders into: its own name unless it says otherwise.
+    pub fn target<'a>(&'a self, name: &'a str) -> &'a str {
+        self.target.as_deref().unwrap_or(name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LokiMode {
+    SimpleScalable,
+    Monolithic,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Loki {
+    pub mode: LokiMode,
+    pub replication_factor: u32,
+    pub write: StatefulTier,
+    pub read: StatelessTier,
+    pub backend: StatefulTier,
+    pub monolithic: StatefulTier,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatefulTier {
+    pub replicas: u32,
+    pub volume: String,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatelessTier {
+    pub replicas: u32,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tempo {
+    pub replicas: u32,
+    pub volume: String,
+    pub retention: String,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mimir {
+    pub replicas: u32,
+    pub replication_factor: u32,
+    pub volume: String,
+    pub max_exemplars: u64,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pyroscope {
+    pub replicas: u32,
+    pub volume: String,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backends {
+    pub logs: Option<String>,
+    pub traces: Option<String>,
+    pub metrics: Option<String>,
+    pub profiles: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedNamespace {
+    pub environment: String,
+    pub team: Option<String>,
+    pub default_tier: Option<String>,
+    pub signals: SignalOverrides,
+    pub ship_to: Backends,
+    pub collector: CollectorOverrides,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Collector {
+    pub replicas: u32,
+    pub resources: Resources,
+    pub ports: CollectorPorts,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorOverrides {
+    pub replicas: Option<u32>,
+    pub resources: Option<Resources>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorPorts {
+    pub http: u16,
+    pub otlp_grpc: u16,
+    pub otlp_http: u16,
+    pub faro: u16,
+    pub pyroscope: u16,
+}
