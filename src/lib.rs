@@ -1,7 +1,52 @@
 //! obsc compiles an observability topology written in Nickel into reproducible Kubernetes YAML,
 //! one directory per target. See ARCHITECTURE.md for the map.
+//!
+//! The stages depend one way: [`load`] -> [`model`] -> [`check`] -> [`render`] -> [`emit`].
 
+pub mod check;
 pub mod diag;
+pub mod emit;
 pub mod load;
 pub mod model;
+pub mod names;
 pub mod pins;
+pub mod plan;
+pub mod render;
+
+use std::path::Path;
+
+use diag::Diagnostics;
+use load::Loaded;
+use plan::Plan;
+
+/// A platform that passed every check, and its plan.
+#[derive(Debug)]
+pub struct Compiled {
+    pub loaded: Loaded,
+    pub pins: pins::Pins,
+    pub plan: Plan,
+    /// Things worth knowing that do not stop the build (e.g. a deprecated Loki mode).
+    pub warnings: Diagnostics,
+}
+
+/// Loads, checks and renders the platform. On failure, every problem found is returned at once
+/// (a Nickel evaluation error stops evaluation, so it comes alone).
+pub fn compile(platform: &Path, pins_file: &Path) -> Result<Compiled, Diagnostics> {
+    let loaded = load::load(platform);
+    let pins = pins::Pins::read(pins_file);
+    let (loaded, pins) = match (loaded, pins) {
+        (Ok(l), Ok(p)) => (l, p),
+        (l, p) => {
+            let mut all = Diagnostics::default();
+            all.0.extend(l.err().map(|d| d.0).unwrap_or_default());
+            all.0.extend(p.err().map(|d| d.0).unwrap_or_default());
+            return Err(all);
+        }
+    };
+    let found = check::check(&loaded);
+    if found.has_errors() {
+        return Err(found);
+    }
+    let plan = render::render(&loaded.platform, &pins)?;
+    Ok(Compiled { loaded, pins, plan, warnings: found })
+}

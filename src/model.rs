@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::names::{Backend, Signal};
+
 /// A Nickel enum tag such as `'namespaced`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,6 +109,16 @@ pub struct SignalOverrides {
 }
 
 impl Signals {
+    /// Whether this signal flows.
+    pub fn sends(&self, signal: Signal) -> bool {
+        match signal {
+            Signal::Logs => self.logs,
+            Signal::Traces => self.traces,
+            Signal::Metrics => self.metrics,
+            Signal::Profiles => self.profiles,
+        }
+    }
+
     /// The environment's switches with a namespace's overrides applied.
     pub fn overridden_by(self, o: &SignalOverrides) -> Signals {
         Signals {
@@ -133,7 +145,28 @@ pub struct Environment {
     pub pyroscope: Option<Pyroscope>,
 }
 
+impl SignalOverrides {
+    pub fn get(&self, signal: Signal) -> Option<bool> {
+        match signal {
+            Signal::Logs => self.logs,
+            Signal::Traces => self.traces,
+            Signal::Metrics => self.metrics,
+            Signal::Profiles => self.profiles,
+        }
+    }
+}
+
 impl Environment {
+    /// Whether this environment runs the backend.
+    pub fn has(&self, backend: Backend) -> bool {
+        match backend {
+            Backend::Loki => true,
+            Backend::Tempo => self.tempo.is_some(),
+            Backend::Mimir => self.mimir.is_some(),
+            Backend::Pyroscope => self.pyroscope.is_some(),
+        }
+    }
+
     /// The target this environment renders into: its own name unless it says otherwise.
     pub fn target<'a>(&'a self, name: &'a str) -> &'a str {
         self.target.as_deref().unwrap_or(name)
@@ -209,6 +242,18 @@ pub struct Backends {
     pub profiles: Option<String>,
 }
 
+impl Backends {
+    /// The backend instance a namespace names for this signal, if it names one.
+    pub fn get(&self, signal: Signal) -> Option<&str> {
+        match signal {
+            Signal::Logs => self.logs.as_deref(),
+            Signal::Traces => self.traces.as_deref(),
+            Signal::Metrics => self.metrics.as_deref(),
+            Signal::Profiles => self.profiles.as_deref(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManagedNamespace {
@@ -223,7 +268,6 @@ pub struct ManagedNamespace {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Collector {
-    pub replicas: u32,
     pub resources: Resources,
     pub ports: CollectorPorts,
 }
@@ -231,7 +275,6 @@ pub struct Collector {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectorOverrides {
-    pub replicas: Option<u32>,
     pub resources: Option<Resources>,
 }
 

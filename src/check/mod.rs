@@ -1,0 +1,62 @@
+//! Check: the rules that span the whole platform, each reported with the source location of
+//! the value it is about. Every rule runs; all problems come back together.
+//!
+//! The Nickel contracts already checked each value's shape at its line. What is left here needs
+//! more than one value at a time (a namespace and its environment, ports of one pod) or a name
+//! Nickel cannot see (record keys).
+
+mod collector;
+mod names;
+mod retention;
+mod routing;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::load::{field_path, Loaded, SourceMap};
+use crate::model::Platform;
+
+/// Runs every rule over the platform.
+pub fn check(loaded: &Loaded) -> Diagnostics {
+    let mut checker = Checker { platform: &loaded.platform, sources: &loaded.sources, found: Diagnostics::default() };
+    names::check(&mut checker);
+    retention::check(&mut checker);
+    routing::check(&mut checker);
+    collector::check(&mut checker);
+    checker.found.sort();
+    checker.found
+}
+
+/// What a rule sees, and where it reports.
+pub(crate) struct Checker<'a> {
+    pub platform: &'a Platform,
+    pub sources: &'a SourceMap,
+    pub found: Diagnostics,
+}
+
+impl Checker<'_> {
+    /// A problem with the value at `path`.
+    pub fn error(&mut self, path: &[&str], message: String, help: impl Into<String>) {
+        let d = Diagnostic::error(message).at(self.sources.value(path), field_path(path)).help(help);
+        self.found.push(d);
+    }
+
+    /// A problem with the name (record key) at the end of `path`.
+    pub fn name_error(&mut self, path: &[&str], message: String, help: impl Into<String>) {
+        let d = Diagnostic::error(message).at(self.sources.key(path), field_path(path)).help(help);
+        self.found.push(d);
+    }
+
+    pub fn warning(&mut self, path: &[&str], message: String, help: impl Into<String>) {
+        let d = Diagnostic::warning(message).at(self.sources.value(path), field_path(path)).help(help);
+        self.found.push(d);
+    }
+}
+
+/// `a, b and c` for messages.
+pub(crate) fn and_list<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{}`", s.as_ref())).collect();
+    match quoted.len() {
+        0 => "none".to_string(),
+        1 => quoted[0].clone(),
+        n => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}

@@ -1,0 +1,109 @@
+//! Names that become Kubernetes names, and which namespace belongs to which target.
+
+use std::collections::BTreeMap;
+
+use super::{and_list, Checker};
+use crate::names::{is_dns_label, DNS_LABEL_HELP};
+
+pub(super) fn check(c: &mut Checker) {
+    let p = c.platform;
+    for name in p.targets.keys() {
+        label(c, &["targets", name], "target");
+    }
+    for name in p.environments.keys() {
+        label(c, &["environments", name], "environment");
+    }
+    for name in p.storage.keys() {
+        label(c, &["storage", name], "storage instance");
+    }
+    for name in p.namespaces.keys() {
+        label(c, &["namespaces", name], "namespace");
+    }
+
+    // Every namespace renders into exactly one target and plays one role there, so that the
+    // objects obsc puts in it never collide with another role's.
+    let mut owners: BTreeMap<&str, Vec<Owner>> = BTreeMap::new();
+    for (name, env) in &p.environments {
+        if !is_dns_label(&env.monitoring_namespace) {
+            c.error(
+                &["environments", name, "monitoring_namespace"],
+                format!("monitoring namespace `{}` is not a DNS-1123 label", env.monitoring_namespace),
+                DNS_LABEL_HELP,
+            );
+        }
+        let target = env.target(name);
+        declared_target(c, target, &["environments", name], &format!("environment `{name}`"));
+        owners.entry(&env.monitoring_namespace).or_default().push(Owner {
+            role: format!("the monitoring namespace of environment `{name}`"),
+            target,
+            path: vec!["environments", name, "monitoring_namespace"],
+            shareable: false,
+        });
+    }
+    for (name, instance) in &p.storage {
+        declared_target(c, &instance.target, &["storage", name, "target"], &format!("storage instance `{name}`"));
+        // Storage instances prefix their objects with their own name, so several may share one
+        // namespace.
+        owners.entry(&instance.namespace).or_default().push(Owner {
+            role: format!("the namespace of storage instance `{name}`"),
+            target: &instance.target,
+            path: vec!["storage", name, "namespace"],
+            shareable: true,
+        });
+    }
+    for (name, ns) in &p.namespaces {
+        let target = p.environments.get(&ns.environment).map(|e| e.target(&ns.environment));
+        owners.entry(name).or_default().push(Owner {
+            role: "a managed namespace".to_string(),
+            target: target.unwrap_or(""),
+            path: vec!["namespaces", name],
+            shareable: false,
+        });
+    }
+    for (namespace, claims) in owners {
+        if claims.len() < 2 {
+            continue;
+        }
+        let targets: Vec<&str> = {
+            let mut t: Vec<&str> = claims.iter().map(|o| o.target).filter(|t| !t.is_empty()).collect();
+            t.sort();
+            t.dedup();
+            t
+        };
+        let exclusive = claims.iter().any(|o| !o.shareable);
+        if targets.len() > 1 || exclusive {
+            let roles: Vec<String> = claims.iter().map(|o| o.role.clone()).collect();
+            let last = claims.last().map(|o| o.path.clone()).unwrap_or_default();
+            c.error(
+                &last,
+                format!("namespace `{namespace}` is claimed twice: {}", roles.join(" and ")),
+                "give each environment, managed namespace and target its own namespace",
+            );
+        }
+    }
+}
+
+struct Owner<'a> {
+    role: String,
+    target: &'a str,
+    path: Vec<&'a str>,
+    shareable: bool,
+}
+
+fn label(c: &mut Checker, path: &[&str], what: &str) {
+    let name = path[path.len() - 1];
+    if !is_dns_label(name) {
+        c.name_error(path, format!("{what} name `{name}` is not a DNS-1123 label"), DNS_LABEL_HELP);
+    }
+}
+
+fn declared_target(c: &mut Checker, target: &str, path: &[&str], what: &str) {
+    if !c.platform.targets.contains_key(target) {
+        let known: Vec<&String> = c.platform.targets.keys().collect();
+        c.error(
+            path,
+            format!("{what} renders into target `{target}`, which is not declared"),
+            format!("declare it under `targets` (declared: {})", and_list(&known)),
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! Retention tiers: one default, periods Loki can enforce, names usable as stream labels.
+
+use super::{and_list, Checker};
+use crate::names::{is_label_value, period_hours, LABEL_VALUE_HELP};
+
+pub(super) fn check(c: &mut Checker) {
+    let p = c.platform;
+    let tiers = &p.retention.tiers;
+    let defaults: Vec<&String> = tiers.iter().filter(|(_, t)| t.default).map(|(n, _)| n).collect();
+    match defaults.len() {
+        1 => {}
+        0 => c.error(
+            &["retention", "tiers"],
+            "no retention tier is the default".to_string(),
+            "mark exactly one tier `default = true`; pods without a `log_source` label land in it",
+        ),
+        _ => {
+            let last = defaults[defaults.len() - 1];
+            c.error(
+                &["retention", "tiers", last, "default"],
+                format!("retention tiers {} are all marked default", and_list(&defaults)),
+                "mark exactly one tier `default = true`",
+            )
+        }
+    }
+    for (name, tier) in tiers {
+        if !is_label_value(name) {
+            c.name_error(
+                &["retention", "tiers", name],
+                format!("retention tier name `{name}` is not a valid label value"),
+                LABEL_VALUE_HELP,
+            );
+        }
+        period(c, &["retention", "tiers", name, "period"], &tier.period, name);
+    }
+    for (env_name, env) in &p.environments {
+        for (tier, value) in &env.retention {
+            let path = ["environments", env_name, "retention", tier];
+            if tiers.contains_key(tier) {
+                period(c, &path, value, tier);
+            } else {
+                unknown_tier(c, &path, tier);
+            }
+        }
+    }
+    for (ns_name, ns) in &p.namespaces {
+        if let Some(tier) = &ns.default_tier {
+            if !tiers.contains_key(tier) {
+                unknown_tier(c, &["namespaces", ns_name, "default_tier"], tier);
+            }
+        }
+    }
+}
+
+fn unknown_tier(c: &mut Checker, path: &[&str], tier: &str) {
+    let known: Vec<&String> = c.platform.retention.tiers.keys().collect();
+    c.error(path, format!("retention tier `{tier}` does not exist"), format!("use one of {}", and_list(&known)));
+}
+
+/// Loki applies retention per 24h index period and not below it.
+fn period(c: &mut Checker, path: &[&str], value: &str, tier: &str) {
+    match period_hours(value) {
+        None => c.error(
+            path,
+            format!("retention period `{value}` of tier `{tier}` is not a period"),
+            "write a whole number followed by h, d or w, e.g. 744h",
+        ),
+        Some(h) if h < 24 || h % 24 != 0 => c.error(
+            path,
+            format!("retention period `{value}` of tier `{tier}` is not a whole number of days"),
+            "Loki applies retention per 24h index period: use at least 24h and a multiple of 24h",
+        ),
+        Some(_) => {}
+    }
+}

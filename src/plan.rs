@@ -1,0 +1,216 @@
+//! The plan: every Kubernetes object of every target, as typed values.
+//!
+//! Renderers produce [`Object`]s; the emitter turns them into bytes. Nothing in between is YAML.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::{ClusterResourceScope, Metadata, NamespaceResourceScope, Resource};
+use serde::Serialize;
+
+use crate::model::Tenancy;
+
+/// An OpenShift Route (`route.openshift.io/v1`), which k8s-openapi does not carry. Only the
+/// fields obsc sets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    pub metadata: ObjectMeta,
+    pub spec: RouteSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub to: RouteTarget,
+    pub port: RoutePort,
+    pub tls: RouteTls,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteTarget {
+    pub kind: String,
+    pub name: String,
+    pub weight: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutePort {
+    pub target_port: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteTls {
+    pub termination: String,
+    pub insecure_edge_termination_policy: String,
+}
+
+/// `Scope` of a k8s-openapi type, as a value: the emitter refuses cluster-scoped objects in
+/// namespaced targets, and this is where it learns which ones are.
+trait ScopeKind {
+    const CLUSTER: bool;
+}
+impl ScopeKind for ClusterResourceScope {
+    const CLUSTER: bool = true;
+}
+impl ScopeKind for NamespaceResourceScope {
+    const CLUSTER: bool = false;
+}
+
+macro_rules! objects {
+    ($($variant:ident),* $(,)?) => {
+        /// One Kubernetes object.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Object {
+            $($variant($variant),)*
+            Route(Route),
+        }
+
+        impl Object {
+            pub fn api_version(&self) -> &'static str {
+                match self {
+                    $(Object::$variant(_) => <$variant as Resource>::API_VERSION,)*
+                    Object::Route(_) => "route.openshift.io/v1",
+                }
+            }
+
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Object::$variant(_) => <$variant as Resource>::KIND,)*
+                    Object::Route(_) => "Route",
+                }
+            }
+
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self {
+                    $(Object::$variant(o) => o.metadata(),)*
+                    Object::Route(o) => &o.metadata,
+                }
+            }
+
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                match self {
+                    $(Object::$variant(o) => o.metadata_mut(),)*
+                    Object::Route(o) => &mut o.metadata,
+                }
+            }
+
+            pub fn cluster_scoped(&self) -> bool {
+                match self {
+                    $(Object::$variant(_) => <<$variant as Resource>::Scope as ScopeKind>::CLUSTER,)*
+                    Object::Route(_) => false,
+                }
+            }
+        }
+
+        impl Serialize for Object {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Object::$variant(o) => o.serialize(s),)*
+                    Object::Route(o) => RouteDocument { api_version: "route.openshift.io/v1", kind: "Route", route: o }.serialize(s),
+                }
+            }
+        }
+
+        $(impl From<$variant> for Object {
+            fn from(o: $variant) -> Self { Object::$variant(o) }
+        })*
+    };
+}
+
+objects!(
+    Namespace,
+    ServiceAccount,
+    Role,
+    RoleBinding,
+    ConfigMap,
+    Service,
+    Deployment,
+    StatefulSet,
+    Job,
+    HorizontalPodAutoscaler,
+    PodDisruptionBudget,
+    NetworkPolicy,
+    Ingress,
+);
+
+impl From<Route> for Object {
+    fn from(o: Route) -> Self {
+        Object::Route(o)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RouteDocument<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    #[serde(flatten)]
+    route: &'a Route,
+}
+
+/// What identifies an object in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectKey {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{} in {}", self.kind, self.name, self.namespace)
+        }
+    }
+}
+
+impl Object {
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.metadata().namespace.as_deref().unwrap_or_default()
+    }
+
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey {
+            api_version: self.api_version().to_string(),
+            kind: self.kind().to_string(),
+            namespace: self.namespace().to_string(),
+            name: self.name().to_string(),
+        }
+    }
+}
+
+/// Everything one target holds.
+#[derive(Debug, Clone)]
+pub struct TargetPlan {
+    pub tenancy: Tenancy,
+    pub objects: Vec<Object>,
+    /// Component config files written beside the objects (the same text the ConfigMaps carry),
+    /// so that upstream validators (`alloy fmt`, `loki -verify-config`) can read them. Keyed by
+    /// path relative to the target directory.
+    pub config_files: BTreeMap<String, String>,
+}
+
+/// Every target of the platform.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub targets: BTreeMap<String, TargetPlan>,
+}

@@ -1,0 +1,392 @@
+//! The collector of one managed namespace: Grafana Alloy as Deployment `monitoring-collector`,
+//! reached by the applications as Service `alloy`, shipping to its environment's backends.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::alloy::{self, Block, Config, Reference, Value};
+use super::meta::{self, Labels};
+use super::{loki, mimir, network, pod, pyroscope, tempo, Context};
+use crate::model::{CollectorPorts, Signals};
+use crate::names::object::{COLLECTOR, COLLECTOR_SERVICE};
+use crate::plan::Object;
+
+/// Every port of the collector pod, by the name `collector.ports` gives it. The checker
+/// rejects a clash among them; the renderer opens the ones whose receiver is on.
+pub fn port_table(ports: &CollectorPorts) -> Vec<(&'static str, u16)> {
+    vec![
+        ("http", ports.http),
+        ("otlp_grpc", ports.otlp_grpc),
+        ("otlp_http", ports.otlp_http),
+        ("faro", ports.faro),
+        ("pyroscope", ports.pyroscope),
+    ]
+}
+
+/// Where the collector's Alloy config is mounted.
+const CONFIG_DIR: &str = "/etc/alloy";
+const CONFIG_FILE: &str = "config.alloy";
+
+/// What a collector needs to know about its namespace.
+pub struct Collector<'a> {
+    pub namespace: &'a str,
+    pub environment: &'a str,
+    pub signals: Signals,
+    /// Tier of pods without a `log_source` label.
+    pub default_tier: &'a str,
+    /// Browser origins the Faro receiver accepts.
+    pub faro_origins: Vec<String>,
+}
+
+impl Collector<'_> {
+    fn pods(&self) -> Labels {
+        meta::selector("alloy", "collector", COLLECTOR)
+    }
+
+    /// The receivers that are on, as (port name, port).
+    fn receivers(&self, ports: &CollectorPorts) -> Vec<(&'static str, u16)> {
+        let mut open = Vec::new();
+        if self.signals.traces || self.signals.metrics {
+            open.push(("otlp-grpc", ports.otlp_grpc));
+            open.push(("otlp-http", ports.otlp_http));
+        }
+        if self.signals.faro {
+            open.push(("faro", ports.faro));
+        }
+        if self.signals.profiles {
+            open.push(("pyroscope", ports.pyroscope));
+        }
+        open
+    }
+}
+
+/// The objects of one collector, and its Alloy config text.
+pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
+    let ports = &cx.platform.collector.ports;
+    let config = config(cx, c).render();
+    let pods = c.pods();
+    let ns = c.namespace;
+    let resources = cx
+        .platform
+        .namespaces
+        .get(ns)
+        .and_then(|n| n.collector.resources.clone())
+        .unwrap_or_else(|| cx.platform.collector.resources.clone());
+
+    let account = ServiceAccount {
+        metadata: meta::object(COLLECTOR, ns, &pods),
+        automount_service_account_token: Some(true),
+        ..ServiceAccount::default()
+    };
+    // loki.source.kubernetes discovers pods and reads their logs through the API: nothing more.
+    let role = Role {
+        metadata: meta::object(COLLECTOR, ns, &pods),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["pods".to_string(), "pods/log".to_string()]),
+            verbs: vec!["get".to_string(), "list".to_string(), "watch".to_string()],
+            ..PolicyRule::default()
+        }]),
+    };
+    let binding = RoleBinding {
+        metadata: meta::object(COLLECTOR, ns, &pods),
+        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".to_string(), kind: "Role".to_string(), name: COLLECTOR.to_string() },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_string(),
+            name: COLLECTOR.to_string(),
+            namespace: Some(ns.to_string()),
+            ..Subject::default()
+        }]),
+    };
+    let config_map = ConfigMap {
+        metadata: meta::object(COLLECTOR, ns, &pods),
+        data: Some(BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])),
+        ..ConfigMap::default()
+    };
+
+    let receivers = c.receivers(ports);
+    let mut container_ports = vec![pod::port("http", ports.http, "TCP")];
+    container_ports.extend(receivers.iter().map(|(name, port)| pod::port(name, *port, "TCP")));
+    let mut container = pod::container("alloy", &cx.image("alloy"));
+    container.args = Some(vec![
+        "run".to_string(),
+        format!("{CONFIG_DIR}/{CONFIG_FILE}"),
+        // Alloy listens on 127.0.0.1 by default, where no probe reaches it.
+        format!("--server.http.listen-addr=0.0.0.0:{}", ports.http),
+        "--storage.path=/var/lib/alloy/data".to_string(),
+        "--stability.level=generally-available".to_string(),
+    ]);
+    container.ports = Some(container_ports);
+    container.readiness_probe = Some(pod::http_probe("/-/ready", "http", 10));
+    container.liveness_probe = Some(pod::http_probe("/-/ready", "http", 30));
+    container.resources = Some(pod::resources(&resources));
+    container.volume_mounts = Some(vec![
+        pod::mount("config", CONFIG_DIR, true),
+        pod::mount("storage", "/var/lib/alloy", false),
+        pod::mount("tmp", "/tmp", false),
+    ]);
+
+    let mut annotations = BTreeMap::new();
+    // A changed config changes the pod template, so the Deployment rolls.
+    annotations.insert("obsc.dev/config-sha256".to_string(), super::sha256(&config));
+    let deployment = Deployment {
+        metadata: meta::object(COLLECTOR, ns, &pods),
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            selector: meta::match_labels(&pods),
+            // One collector at a time: two would ship every log line twice during a rollout.
+            strategy: Some(DeploymentStrategy { type_: Some("Recreate".to_string()), ..DeploymentStrategy::default() }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(meta::labels(&pods)),
+                    annotations: Some(annotations),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(COLLECTOR.to_string()),
+                    security_context: Some(pod::pod_security()),
+                    containers: vec![container],
+                    volumes: Some(vec![
+                        pod::config_map_volume("config", COLLECTOR),
+                        pod::empty_dir("storage", "1Gi"),
+                        pod::empty_dir("tmp", "100Mi"),
+                    ]),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    };
+
+    let mut objects: Vec<Object> =
+        vec![account.into(), role.into(), binding.into(), config_map.into(), deployment.into()];
+    if !receivers.is_empty() {
+        let service = Service {
+            metadata: meta::object(COLLECTOR_SERVICE, ns, &pods),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".to_string()),
+                selector: Some(pods.clone()),
+                ports: Some(
+                    receivers
+                        .iter()
+                        .map(|(name, port)| ServicePort {
+                            name: Some(name.to_string()),
+                            port: i32::from(*port),
+                            target_port: Some(IntOrString::String(name.to_string())),
+                            protocol: Some("TCP".to_string()),
+                            ..ServicePort::default()
+                        })
+                        .collect(),
+                ),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        };
+        objects.push(service.into());
+    }
+    objects.push(network_policy(cx, c, &pods, &receivers).into());
+    (objects, config)
+}
+
+/// Receivers admit only pods of the collector's own namespace; the collector reaches DNS, the
+/// API server and exactly the backends its signals go to.
+fn network_policy(
+    cx: &Context,
+    c: &Collector,
+    pods: &Labels,
+    receivers: &[(&str, u16)],
+) -> k8s_openapi::api::networking::v1::NetworkPolicy {
+    let ingress = if receivers.is_empty() {
+        Vec::new()
+    } else {
+        vec![network::allow_in(
+            vec![network::same_namespace(None)],
+            receivers.iter().map(|(_, port)| network::tcp(*port)).collect(),
+        )]
+    };
+    let target = cx.target_of_environment(c.environment);
+    let mut egress = vec![network::dns(target), network::api_server(target)];
+    let env = &cx.platform.environments[c.environment];
+    let monitoring = env.monitoring_namespace.as_str();
+    if c.signals.logs || c.signals.faro {
+        egress.push(network::allow_out(
+            vec![network::in_namespace(monitoring, Some(&loki::push_pods(c.environment, &env.loki)))],
+            vec![network::tcp(loki::HTTP_PORT)],
+        ));
+    }
+    if c.signals.traces {
+        egress.push(network::allow_out(
+            vec![network::in_namespace(monitoring, Some(&tempo::pods(c.environment)))],
+            vec![network::tcp(tempo::OTLP_GRPC_PORT)],
+        ));
+    }
+    if c.signals.metrics {
+        egress.push(network::allow_out(
+            vec![network::in_namespace(monitoring, Some(&mimir::pods(c.environment)))],
+            vec![network::tcp(mimir::HTTP_PORT)],
+        ));
+    }
+    if c.signals.profiles {
+        egress.push(network::allow_out(
+            vec![network::in_namespace(monitoring, Some(&pyroscope::pods(c.environment)))],
+            vec![network::tcp(pyroscope::HTTP_PORT)],
+        ));
+    }
+    network::policy(COLLECTOR, c.namespace, pods, ingress, egress)
+}
+
+/// The Alloy pipeline: pod logs -> Loki; OTLP -> batch -> Tempo and Mimir; Faro and Pyroscope
+/// receivers when on. Component reference: grafana/alloy docs/sources/reference/components/.
+pub fn config(cx: &Context, c: &Collector) -> Config {
+    let platform = cx.platform;
+    let env = &platform.environments[c.environment];
+    let monitoring = env.monitoring_namespace.as_str();
+    let ports = &platform.collector.ports;
+    let mut config = Config {
+        header: vec![
+            format!("Collector of namespace {} (environment {}).", c.namespace, c.environment),
+            "Generated by obsc from the platform topology: edit the topology, not this file.".to_string(),
+        ],
+        components: Vec::new(),
+    };
+
+    let loki_write = Block::component("loki.write", "environment")
+        .block(Block::nested("endpoint").attr("url", alloy::string(loki::push_url(monitoring))));
+
+    if c.signals.logs {
+        let discovery = Block::component("discovery.kubernetes", "pods")
+            .attr("role", alloy::string("pod"))
+            // Namespace-scoped: a Role in this namespace is all the collector may read.
+            .block(Block::nested("namespaces").attr("own_namespace", Value::Bool(true)));
+        let relabel = Block::component("discovery.relabel", "pods")
+            .attr("targets", Value::Ref(discovery.export("targets")))
+            .block(copy_rule("__meta_kubernetes_namespace", "namespace"))
+            .block(copy_rule("__meta_kubernetes_pod_name", "pod"))
+            .block(copy_rule("__meta_kubernetes_pod_container_name", "container"))
+            .block(copy_rule("__meta_kubernetes_pod_label_app", "app"))
+            // The recommended label wins over the legacy `app` label when both are set.
+            .block(
+                copy_rule("__meta_kubernetes_pod_label_app_kubernetes_io_name", "app")
+                    .attr("regex", alloy::string("(.+)")),
+            )
+            // The tier: first the namespace's default, then the pod's `log_source` label if it
+            // names a known tier. An unknown value keeps the default, so a typo cannot create a
+            // stream that no retention rule covers.
+            .block(
+                Block::nested("rule")
+                    .attr("target_label", alloy::string("log_source"))
+                    .attr("replacement", alloy::string(c.default_tier)),
+            )
+            .block(
+                copy_rule("__meta_kubernetes_pod_label_log_source", "log_source")
+                    .attr("regex", alloy::string(tier_pattern(platform))),
+            );
+        let source = Block::component("loki.source.kubernetes", "pods")
+            .attr("targets", Value::Ref(relabel.export("output")))
+            .attr("forward_to", alloy::refs(vec![loki_write.export("receiver")]));
+        config.push(discovery);
+        config.push(relabel);
+        config.push(source);
+    }
+    if c.signals.logs || c.signals.faro {
+        config.push(loki_write.clone());
+    }
+
+    let otlp = c.signals.traces || c.signals.metrics;
+    let batch_ref = Reference::new("otelcol.processor.batch", "apps", "input");
+    if otlp {
+        let mut output = Block::nested("output");
+        if c.signals.traces {
+            output = output.attr("traces", alloy::refs(vec![batch_ref.clone()]));
+        }
+        if c.signals.metrics {
+            output = output.attr("metrics", alloy::refs(vec![batch_ref.clone()]));
+        }
+        config.push(
+            Block::component("otelcol.receiver.otlp", "apps")
+                .block(Block::nested("grpc").attr("endpoint", alloy::string(format!("0.0.0.0:{}", ports.otlp_grpc))))
+                .block(Block::nested("http").attr("endpoint", alloy::string(format!("0.0.0.0:{}", ports.otlp_http))))
+                .block(output),
+        );
+        let mut batch_output = Block::nested("output");
+        if c.signals.traces {
+            batch_output = batch_output
+                .attr("traces", alloy::refs(vec![Reference::new("otelcol.exporter.otlp", "tempo", "input")]));
+        }
+        if c.signals.metrics {
+            batch_output = batch_output
+                .attr("metrics", alloy::refs(vec![Reference::new("otelcol.exporter.prometheus", "mimir", "input")]));
+        }
+        config.push(Block::component("otelcol.processor.batch", "apps").block(batch_output));
+    }
+    if c.signals.traces {
+        config.push(
+            Block::component("otelcol.exporter.otlp", "tempo").block(
+                Block::nested("client")
+                    .attr("endpoint", alloy::string(tempo::otlp_endpoint(monitoring)))
+                    // Plaintext inside the cluster; the NetworkPolicies decide who may talk.
+                    .block(Block::nested("tls").attr("insecure", Value::Bool(true))),
+            ),
+        );
+    }
+    if c.signals.metrics {
+        let remote_write = Block::component("prometheus.remote_write", "mimir").block(
+            Block::nested("endpoint")
+                .attr("url", alloy::string(mimir::push_url(monitoring)))
+                // Exemplars carry the trace ids behind metric-to-trace links.
+                .attr("send_exemplars", Value::Bool(true)),
+        );
+        config.push(
+            Block::component("otelcol.exporter.prometheus", "mimir")
+                .attr("forward_to", alloy::refs(vec![remote_write.export("receiver")])),
+        );
+        config.push(remote_write);
+    }
+    if c.signals.faro {
+        let mut output = Block::nested("output").attr("logs", alloy::refs(vec![loki_write.export("receiver")]));
+        if c.signals.traces {
+            output = output.attr("traces", alloy::refs(vec![batch_ref.clone()]));
+        }
+        config.push(
+            Block::component("faro.receiver", "browser")
+                .block(
+                    Block::nested("server")
+                        .attr("listen_address", alloy::string("0.0.0.0"))
+                        .attr("listen_port", Value::Int(i64::from(ports.faro)))
+                        .attr("cors_allowed_origins", alloy::strings(c.faro_origins.clone())),
+                )
+                .block(output),
+        );
+    }
+    if c.signals.profiles {
+        let write = Block::component("pyroscope.write", "environment")
+            .block(Block::nested("endpoint").attr("url", alloy::string(pyroscope::url(monitoring))));
+        config.push(
+            Block::component("pyroscope.receive_http", "apps")
+                .attr("forward_to", alloy::refs(vec![write.export("receiver")]))
+                .block(
+                    Block::nested("http")
+                        .attr("listen_address", alloy::string("0.0.0.0"))
+                        .attr("listen_port", Value::Int(i64::from(ports.pyroscope))),
+                ),
+        );
+        config.push(write);
+    }
+    config
+}
+
+fn copy_rule(from: &str, to: &str) -> Block {
+    Block::nested("rule").attr("source_labels", alloy::strings([from])).attr("target_label", alloy::string(to))
+}
+
+/// `cdt|partner-team`: the tiers a pod may name, escaped for RE2 (relabel regexes are anchored).
+fn tier_pattern(platform: &crate::model::Platform) -> String {
+    let names: Vec<String> = platform.retention.tiers.keys().map(|t| t.replace('.', "\\.")).collect();
+    format!("({})", names.join("|"))
+}

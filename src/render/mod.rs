@@ -1,0 +1,167 @@
+//! Render: the checked platform becomes a [`Plan`] of typed Kubernetes objects per target.
+//!
+//! One module per component; each knows its own config and objects and nothing about YAML.
+//! Renderers assume a platform the checker accepted: they look things up without re-checking.
+
+pub mod alloy;
+pub mod collector;
+pub mod loki;
+pub mod meta;
+pub mod mimir;
+pub mod network;
+pub mod pod;
+pub mod pyroscope;
+pub mod tempo;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Namespace;
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::{Platform, Target, Tenancy};
+use crate::pins::Pins;
+use crate::plan::{Object, Plan, TargetPlan};
+
+/// What every renderer may consult.
+pub struct Context<'a> {
+    pub platform: &'a Platform,
+    pub pins: &'a Pins,
+}
+
+impl Context<'_> {
+    /// The pinned reference (`repo:tag@sha256:...`) of a component image. A missing pin was
+    /// reported by [`render`] before any renderer ran.
+    pub fn image(&self, name: &str) -> String {
+        self.pins.image(name).map(|p| p.reference()).unwrap_or_default()
+    }
+
+    pub fn target_of_environment(&self, environment: &str) -> &Target {
+        let env = &self.platform.environments[environment];
+        &self.platform.targets[env.target(environment)]
+    }
+}
+
+/// The images the renderers use, by their key in the pins file.
+pub const IMAGES: &[&str] = &["alloy"];
+
+/// Renders every target. Fails only on a missing image pin or a broken plan invariant; input
+/// errors were the checker's to report.
+pub fn render(platform: &Platform, pins: &Pins) -> Result<Plan, Diagnostics> {
+    let mut problems = Diagnostics::default();
+    for image in IMAGES {
+        if pins.image(image).is_none() {
+            problems.push(
+                Diagnostic::error(format!("image `{image}` is not pinned"))
+                    .help(format!("add `images.{image} = {{ repository, tag, digest }}` to the pins file")),
+            );
+        }
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    let cx = Context { platform, pins };
+    let mut plan = Plan::default();
+    for (name, target) in &platform.targets {
+        plan.targets.insert(
+            name.clone(),
+            TargetPlan { tenancy: target.tenancy, objects: Vec::new(), config_files: BTreeMap::new() },
+        );
+    }
+    let default_tier = platform.retention.tiers.iter().find(|(_, t)| t.default).map(|(n, _)| n.as_str()).unwrap_or("");
+
+    for (ns_name, ns) in &platform.namespaces {
+        let env = &platform.environments[&ns.environment];
+        let target = env.target(&ns.environment);
+        let c = collector::Collector {
+            namespace: ns_name,
+            environment: &ns.environment,
+            signals: env.signals.overridden_by(&ns.signals),
+            default_tier: ns.default_tier.as_deref().unwrap_or(default_tier),
+            faro_origins: Vec::new(),
+        };
+        let (objects, config) = collector::render(&cx, &c);
+        let out = plan.targets.get_mut(target).expect("checked: every environment's target is declared");
+        out.objects.extend(objects);
+        out.config_files.insert(format!("{ns_name}/config/collector.alloy"), config);
+    }
+
+    for (name, out) in plan.targets.iter_mut() {
+        if out.tenancy == Tenancy::Cluster {
+            let namespaces: std::collections::BTreeSet<String> =
+                out.objects.iter().map(|o| o.namespace().to_string()).filter(|n| !n.is_empty()).collect();
+            for ns in namespaces {
+                out.objects.push(
+                    Namespace {
+                        metadata: meta::object(&ns, "", &meta::selector("namespace", "tenancy", name)),
+                        ..Namespace::default()
+                    }
+                    .into(),
+                );
+            }
+            for o in &mut out.objects {
+                if o.kind() == "Namespace" {
+                    o.metadata_mut().namespace = None;
+                }
+            }
+        }
+    }
+    invariants(&plan)?;
+    Ok(plan)
+}
+
+/// What must hold of every plan, whatever the input: no object twice, nothing cluster-scoped in
+/// a namespaced target, every image pinned by digest.
+fn invariants(plan: &Plan) -> Result<(), Diagnostics> {
+    let mut problems = Diagnostics::default();
+    for (target, out) in &plan.targets {
+        let mut seen = std::collections::BTreeSet::new();
+        for o in &out.objects {
+            if !seen.insert(o.key()) {
+                problems.push(Diagnostic::error(format!("target `{target}` would hold {} twice", o.key())));
+            }
+            if o.cluster_scoped() && out.tenancy == Tenancy::Namespaced {
+                problems.push(Diagnostic::error(format!(
+                    "target `{target}` is namespace-scoped but would hold cluster-scoped {}",
+                    o.key()
+                )));
+            }
+            for image in images(o) {
+                if !image.contains("@sha256:") {
+                    problems.push(Diagnostic::error(format!(
+                        "{} in target `{target}` uses image `{image}`, which is not pinned by digest",
+                        o.key()
+                    )));
+                }
+            }
+        }
+    }
+    if problems.has_errors() {
+        Err(problems)
+    } else {
+        Ok(())
+    }
+}
+
+/// Every container image an object runs.
+pub fn images(o: &Object) -> Vec<String> {
+    let spec = match o {
+        Object::Deployment(d) => d.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        Object::StatefulSet(s) => s.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        Object::Job(j) => j.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+        _ => None,
+    };
+    spec.map(|s| {
+        s.containers
+            .iter()
+            .chain(s.init_containers.iter().flatten())
+            .filter_map(|c| c.image.clone())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+pub fn sha256(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
