@@ -3,6 +3,7 @@
 //!
 //! The stages depend one way: [`load`] -> [`model`] -> [`check`] -> [`render`] -> [`emit`].
 
+pub mod buckets;
 pub mod check;
 pub mod diag;
 pub mod emit;
@@ -12,6 +13,7 @@ pub mod names;
 pub mod pins;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 
 use std::path::Path;
 

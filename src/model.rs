@@ -137,6 +137,7 @@ pub struct Environment {
     pub target: Option<String>,
     pub monitoring_namespace: String,
     pub storage: String,
+    pub ha_storage: bool,
     pub signals: Signals,
     pub retention: BTreeMap<String, String>,
     pub loki: Loki,

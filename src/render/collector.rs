@@ -43,11 +43,12 @@ pub struct Collector<'a> {
     pub faro_origins: Vec<String>,
 }
 
-impl Collector<'_> {
-    fn pods(&self) -> Labels {
-        meta::selector("alloy", "collector", COLLECTOR)
-    }
+/// The collector's pods, in whichever namespace.
+pub fn pods() -> Labels {
+    meta::selector("alloy", "collector", COLLECTOR)
+}
 
+impl Collector<'_> {
     /// The receivers that are on, as (port name, port).
     fn receivers(&self, ports: &CollectorPorts) -> Vec<(&'static str, u16)> {
         let mut open = Vec::new();
@@ -69,7 +70,7 @@ impl Collector<'_> {
 pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
     let ports = &cx.platform.collector.ports;
     let config = config(cx, c).render();
-    let pods = c.pods();
+    let pods = pods();
     let ns = c.namespace;
     let resources = cx
         .platform

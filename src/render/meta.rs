@@ -44,3 +44,8 @@ pub fn object(name: &str, namespace: &str, selector: &Labels) -> ObjectMeta {
 pub fn match_labels(labels: &Labels) -> LabelSelector {
     LabelSelector { match_labels: Some(labels.clone()), ..LabelSelector::default() }
 }
+
+/// Every pod of one instance of a component, whatever its role (a ring's members).
+pub fn instance(name: &str, instance: &str) -> Labels {
+    BTreeMap::from([(NAME.to_string(), name.to_string()), (INSTANCE.to_string(), instance.to_string())])
+}

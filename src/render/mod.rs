@@ -11,7 +11,9 @@ pub mod mimir;
 pub mod network;
 pub mod pod;
 pub mod pyroscope;
+pub mod seaweedfs;
 pub mod tempo;
+pub mod workload;
 
 use std::collections::BTreeMap;
 
@@ -43,7 +45,7 @@ impl Context<'_> {
 }
 
 /// The images the renderers use, by their key in the pins file.
-pub const IMAGES: &[&str] = &["alloy"];
+pub const IMAGES: &[&str] = &["alloy", "loki", "tempo", "mimir", "pyroscope", "seaweedfs"];
 
 /// Renders every target. Fails only on a missing image pin or a broken plan invariant; input
 /// errors were the checker's to report.
@@ -86,6 +88,47 @@ pub fn render(platform: &Platform, pins: &Pins) -> Result<Plan, Diagnostics> {
         out.config_files.insert(format!("{ns_name}/config/collector.alloy"), config);
     }
 
+    for (name, storage) in &platform.storage {
+        let out = plan.targets.get_mut(&storage.target).expect("checked: every storage target is declared");
+        out.objects.extend(seaweedfs::render(&cx, name, storage));
+    }
+    let mut owned: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for s in platform.storage.values() {
+        owned.entry(s.target.clone()).or_default().insert(s.namespace.clone());
+    }
+    for (env_name, env) in &platform.environments {
+        let target = env.target(env_name).to_string();
+        let ns = &env.monitoring_namespace;
+        owned.entry(target.clone()).or_default().insert(ns.clone());
+        let out = plan.targets.get_mut(&target).expect("checked: every environment's target is declared");
+        let (objects, config) = loki::render(&cx, env_name, env);
+        out.objects.extend(objects);
+        out.config_files.insert(format!("{ns}/config/loki.yaml"), config);
+        if env.tempo.is_some() {
+            let (objects, config) = tempo::render(&cx, env_name, env);
+            out.objects.extend(objects);
+            out.config_files.insert(format!("{ns}/config/tempo.yaml"), config);
+        }
+        if env.mimir.is_some() {
+            let (objects, config) = mimir::render(&cx, env_name, env);
+            out.objects.extend(objects);
+            out.config_files.insert(format!("{ns}/config/mimir.yaml"), config);
+        }
+        if env.pyroscope.is_some() {
+            let (objects, config) = pyroscope::render(&cx, env_name, env);
+            out.objects.extend(objects);
+            out.config_files.insert(format!("{ns}/config/pyroscope.yaml"), config);
+        }
+    }
+    // The namespaces obsc owns whole start from deny-all. Managed namespaces belong to their
+    // teams: there only the collector's own policy applies.
+    for (target, namespaces) in owned {
+        let out = plan.targets.get_mut(&target).expect("declared");
+        for ns in namespaces {
+            out.objects.push(network::default_deny(&ns).into());
+        }
+    }
+
     for (name, out) in plan.targets.iter_mut() {
         if out.tenancy == Tenancy::Cluster {
             let namespaces: std::collections::BTreeSet<String> =
@@ -108,6 +151,45 @@ pub fn render(platform: &Platform, pins: &Pins) -> Result<Plan, Diagnostics> {
     }
     invariants(&plan)?;
     Ok(plan)
+}
+
+/// The collectors of an environment's managed namespaces, as NetworkPolicy peers.
+pub fn collectors_of(cx: &Context, environment: &str) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer> {
+    cx.platform
+        .namespaces
+        .iter()
+        .filter(|(_, ns)| ns.environment == environment)
+        .map(|(name, _)| network::in_namespace(name, Some(&collector::pods())))
+        .collect()
+}
+
+/// Who queries the backends' read paths (the shared Grafana, when the platform has one).
+pub fn query_clients(_cx: &Context) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer> {
+    Vec::new()
+}
+
+/// A backend reaching its environment's S3 gateway.
+pub fn s3_egress(cx: &Context, env: &crate::model::Environment) -> k8s_openapi::api::networking::v1::NetworkPolicyEgressRule {
+    let storage = &cx.platform.storage[&env.storage];
+    network::allow_out(
+        vec![network::in_namespace(&storage.namespace, Some(&seaweedfs::s3_pods(&env.storage, storage)))],
+        vec![network::tcp(seaweedfs::S3_PORT)],
+    )
+}
+
+/// The pods of every backend of an environment (the S3 gateway's clients).
+pub fn backend_pods(environment: &str, env: &crate::model::Environment) -> Vec<meta::Labels> {
+    let mut out = vec![meta::instance("loki", &crate::names::Backend::Loki.instance(environment))];
+    if env.tempo.is_some() {
+        out.push(tempo::pods(environment));
+    }
+    if env.mimir.is_some() {
+        out.push(mimir::pods(environment));
+    }
+    if env.pyroscope.is_some() {
+        out.push(pyroscope::pods(environment));
+    }
+    out
 }
 
 /// What must hold of every plan, whatever the input: no object twice, nothing cluster-scoped in

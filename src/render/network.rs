@@ -31,6 +31,34 @@ pub fn policy(
     }
 }
 
+/// An extra allow for some pods: adds ingress to what their main policy admits (policies are
+/// additive) without touching their egress.
+pub fn ingress_only(name: &str, namespace: &str, pods: &Labels, ingress: Vec<NetworkPolicyIngressRule>) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta::object(name, namespace, pods),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(meta::match_labels(pods)),
+            policy_types: Some(vec!["Ingress".to_string()]),
+            ingress: Some(ingress),
+            egress: None,
+        }),
+    }
+}
+
+/// A namespace that obsc owns starts from nothing allowed; every workload's policy then adds
+/// its flows.
+pub fn default_deny(namespace: &str) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta::object("default-deny", namespace, &meta::selector("obsc", "network", namespace)),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Ingress".to_string(), "Egress".to_string()]),
+            ingress: None,
+            egress: None,
+        }),
+    }
+}
+
 pub fn tcp(port: u16) -> NetworkPolicyPort {
     NetworkPolicyPort { port: Some(IntOrString::Int(i32::from(port))), protocol: Some("TCP".to_string()), ..Default::default() }
 }

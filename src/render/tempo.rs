@@ -1,10 +1,27 @@
-//! Tempo: one per environment, monolithic.
+//! Tempo: one per environment, monolithic (`-target=all`). Tempo 3 scales out only with Kafka,
+//! which this platform does not run, so there is exactly one replica (the checker insists).
+//! Keys: grafana/tempo docs/sources/tempo/configuration/_index.md (v3.0); Tempo reads its config
+//! strictly, so a key from Tempo 2 (`compactor`, `ingester`) would stop it from starting.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use serde::Serialize;
 
 use super::meta::{self, Labels};
-use crate::names::{object, service_host, Backend};
+use super::{mimir, network, pod, workload, Context};
+use crate::model::Environment;
+use crate::names::{object, period_hours, service_host, Backend};
+use crate::plan::Object;
+use crate::secrets::{self, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 
 pub const HTTP_PORT: u16 = 3200;
+pub const GRPC_PORT: u16 = 9095;
 pub const OTLP_GRPC_PORT: u16 = 4317;
+pub const OTLP_HTTP_PORT: u16 = 4318;
+const DATA: &str = "/var/tempo";
+const CONFIG_DIR: &str = "/etc/tempo";
+const CONFIG_FILE: &str = "tempo.yaml";
 
 pub fn pods(environment: &str) -> Labels {
     meta::selector("tempo", "all", &Backend::Tempo.instance(environment))
@@ -13,4 +30,245 @@ pub fn pods(environment: &str) -> Labels {
 /// Where collectors send OTLP traces (gRPC, plaintext inside the cluster).
 pub fn otlp_endpoint(monitoring_namespace: &str) -> String {
     format!("{}:{OTLP_GRPC_PORT}", service_host(object::TEMPO, monitoring_namespace))
+}
+
+/// What Grafana queries.
+pub fn query_url(monitoring_namespace: &str) -> String {
+    format!("http://{}:{HTTP_PORT}", service_host(object::TEMPO, monitoring_namespace))
+}
+
+#[derive(Serialize)]
+struct Config {
+    server: super::loki::Server,
+    distributor: Distributor,
+    storage: Storage,
+    backend_worker: BackendWorker,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_generator: Option<MetricsGenerator>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overrides: Option<Overrides>,
+}
+
+#[derive(Serialize)]
+struct Distributor {
+    receivers: Receivers,
+}
+
+#[derive(Serialize)]
+struct Receivers {
+    otlp: Otlp,
+}
+
+#[derive(Serialize)]
+struct Otlp {
+    protocols: Protocols,
+}
+
+/// The receivers listen on localhost unless told otherwise.
+#[derive(Serialize)]
+struct Protocols {
+    grpc: Endpoint,
+    http: Endpoint,
+}
+
+#[derive(Serialize)]
+struct Endpoint {
+    endpoint: String,
+}
+
+#[derive(Serialize)]
+struct Storage {
+    trace: Trace,
+}
+
+#[derive(Serialize)]
+struct Trace {
+    backend: &'static str,
+    s3: S3,
+    wal: Path,
+}
+
+#[derive(Serialize)]
+struct S3 {
+    bucket: String,
+    /// host:port, no scheme.
+    endpoint: String,
+    access_key: &'static str,
+    secret_key: &'static str,
+    insecure: bool,
+    forcepathstyle: bool,
+}
+
+#[derive(Serialize)]
+struct Path {
+    path: String,
+}
+
+/// Tempo 3's compaction and retention run in the backend worker.
+#[derive(Serialize)]
+struct BackendWorker {
+    compaction: Compaction,
+}
+
+#[derive(Serialize)]
+struct Compaction {
+    block_retention: String,
+}
+
+#[derive(Serialize)]
+struct MetricsGenerator {
+    storage: GeneratorStorage,
+}
+
+#[derive(Serialize)]
+struct GeneratorStorage {
+    path: String,
+    remote_write: Vec<RemoteWrite>,
+}
+
+#[derive(Serialize)]
+struct RemoteWrite {
+    url: String,
+    /// Service-graph and span metrics carry exemplars that link back to traces.
+    send_exemplars: bool,
+}
+
+/// The generator's processors are off until the overrides turn them on.
+#[derive(Serialize)]
+struct Overrides {
+    defaults: OverrideDefaults,
+}
+
+#[derive(Serialize)]
+struct OverrideDefaults {
+    metrics_generator: GeneratorOverrides,
+}
+
+#[derive(Serialize)]
+struct GeneratorOverrides {
+    processors: Vec<&'static str>,
+}
+
+fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
+    let tempo = env.tempo.as_ref().expect("rendered only where Tempo exists");
+    let storage = &cx.platform.storage[&env.storage];
+    let generator = env.mimir.is_some().then(|| MetricsGenerator {
+        storage: GeneratorStorage {
+            path: format!("{DATA}/generator/wal"),
+            remote_write: vec![RemoteWrite { url: mimir::push_url(&env.monitoring_namespace), send_exemplars: true }],
+        },
+    });
+    let overrides = env.mimir.is_some().then(|| Overrides {
+        defaults: OverrideDefaults {
+            metrics_generator: GeneratorOverrides { processors: vec!["service-graphs", "span-metrics"] },
+        },
+    });
+    let config = Config {
+        server: super::loki::Server { http_listen_port: HTTP_PORT, grpc_listen_port: GRPC_PORT },
+        distributor: Distributor {
+            receivers: Receivers {
+                otlp: Otlp {
+                    protocols: Protocols {
+                        grpc: Endpoint { endpoint: format!("0.0.0.0:{OTLP_GRPC_PORT}") },
+                        http: Endpoint { endpoint: format!("0.0.0.0:{OTLP_HTTP_PORT}") },
+                    },
+                },
+            },
+        },
+        storage: Storage {
+            trace: Trace {
+                backend: "s3",
+                s3: S3 {
+                    bucket: crate::buckets::name(Backend::Tempo, env_name, "blocks"),
+                    endpoint: super::seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
+                    access_key: "${S3_ACCESS_KEY_ID}",
+                    secret_key: "${S3_SECRET_ACCESS_KEY}",
+                    insecure: true,
+                    forcepathstyle: true,
+                },
+                wal: Path { path: format!("{DATA}/wal") },
+            },
+        },
+        backend_worker: BackendWorker {
+            compaction: Compaction { block_retention: format!("{}h", period_hours(&tempo.retention).unwrap_or(336)) },
+        },
+        metrics_generator: generator,
+        overrides,
+    };
+    crate::emit::yaml(&config).unwrap_or_default()
+}
+
+pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, String) {
+    let tempo = env.tempo.as_ref().expect("rendered only where Tempo exists");
+    let ns = env.monitoring_namespace.as_str();
+    let pods = pods(env_name);
+    let config = config_text(cx, env_name, env);
+    let credentials = secrets::s3_credentials(cx.platform, env_name, Backend::Tempo);
+    let mut c = pod::container("tempo", &cx.image("tempo"));
+    c.args = Some(vec![
+        format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"),
+        "-config.expand-env=true".to_string(),
+        "-target=all".to_string(),
+    ]);
+    c.env = Some(vec![
+        workload::secret_env("S3_ACCESS_KEY_ID", &credentials.name, ACCESS_KEY_ID),
+        workload::secret_env("S3_SECRET_ACCESS_KEY", &credentials.name, SECRET_ACCESS_KEY),
+    ]);
+    c.ports = Some(vec![
+        pod::port("http", HTTP_PORT, "TCP"),
+        pod::port("grpc", GRPC_PORT, "TCP"),
+        pod::port("otlp-grpc", OTLP_GRPC_PORT, "TCP"),
+        pod::port("otlp-http", OTLP_HTTP_PORT, "TCP"),
+    ]);
+    c.readiness_probe = Some(pod::http_probe("/ready", "http", 10));
+    c.resources = Some(pod::resources(&tempo.resources));
+    c.volume_mounts = Some(vec![
+        pod::mount("config", CONFIG_DIR, true),
+        pod::mount("data", DATA, false),
+        pod::mount("tmp", "/tmp", false),
+    ]);
+    let template = workload::template(
+        &pods,
+        vec![c],
+        vec![pod::config_map_volume("config", "tempo"), pod::empty_dir("tmp", "1Gi")],
+        Some(super::sha256(&config)),
+    );
+    let objects: Vec<Object> = vec![
+        workload::config_map("tempo", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])).into(),
+        workload::headless("tempo-headless", ns, &pods, &[("http", HTTP_PORT)]).into(),
+        workload::stateful_set("tempo", ns, &pods, tempo.replicas, "tempo-headless", template, &tempo.volume).into(),
+        workload::service(
+            object::TEMPO,
+            ns,
+            &pods,
+            &[("http", HTTP_PORT), ("otlp-grpc", OTLP_GRPC_PORT), ("otlp-http", OTLP_HTTP_PORT)],
+        )
+        .into(),
+        policy(cx, env_name, env, &pods).into(),
+    ];
+    (objects, config)
+}
+
+/// Collectors send OTLP; query clients read; Tempo writes blocks to S3 and generated metrics
+/// to the environment's Mimir.
+fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> NetworkPolicy {
+    let ns = env.monitoring_namespace.as_str();
+    let mut ingress = Vec::new();
+    let collectors = super::collectors_of(cx, env_name);
+    if !collectors.is_empty() {
+        ingress.push(network::allow_in(collectors, vec![network::tcp(OTLP_GRPC_PORT), network::tcp(OTLP_HTTP_PORT)]));
+    }
+    let queriers = super::query_clients(cx);
+    if !queriers.is_empty() {
+        ingress.push(network::allow_in(queriers, vec![network::tcp(HTTP_PORT)]));
+    }
+    let target = cx.target_of_environment(env_name);
+    let mut egress = vec![network::dns(target), super::s3_egress(cx, env)];
+    if env.mimir.is_some() {
+        egress.push(network::allow_out(
+            vec![network::same_namespace(Some(&mimir::pods(env_name)))],
+            vec![network::tcp(mimir::HTTP_PORT)],
+        ));
+    }
+    network::policy("tempo", ns, pods, ingress, egress)
 }

@@ -1,0 +1,160 @@
+//! Workload shapes shared by the components: a StatefulSet with a data volume, a Deployment,
+//! Services, a ConfigMap of config files. Components fill in containers; the shapes here keep
+//! every pod restricted and every volume claim sized.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, SecretKeySelector, Service, ServicePort, ServiceSpec,
+    Volume, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::meta::{self, Labels};
+use super::pod;
+
+/// A pod template with the restricted security context and a config-hash annotation, so a
+/// changed config rolls the pods.
+pub fn template(pods: &Labels, containers: Vec<Container>, volumes: Vec<Volume>, config_hash: Option<String>) -> PodTemplateSpec {
+    let annotations = config_hash.map(|h| BTreeMap::from([("obsc.dev/config-sha256".to_string(), h)]));
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta { labels: Some(meta::labels(pods)), annotations, ..ObjectMeta::default() }),
+        spec: Some(PodSpec {
+            security_context: Some(pod::pod_security()),
+            // Backends talk to the API server for nothing: no token in their pods.
+            automount_service_account_token: Some(false),
+            containers,
+            volumes: Some(volumes),
+            ..PodSpec::default()
+        }),
+    }
+}
+
+/// A StatefulSet whose pods each get a `data` volume claim of `size`.
+pub fn stateful_set(
+    name: &str,
+    namespace: &str,
+    pods: &Labels,
+    replicas: u32,
+    service: &str,
+    template: PodTemplateSpec,
+    size: &str,
+) -> StatefulSet {
+    StatefulSet {
+        metadata: meta::object(name, namespace, pods),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(replicas as i32),
+            selector: meta::match_labels(pods),
+            service_name: Some(service.to_string()),
+            // Members of a ring or raft group start together; order buys nothing.
+            pod_management_policy: Some("Parallel".to_string()),
+            template,
+            volume_claim_templates: Some(vec![PersistentVolumeClaim {
+                metadata: ObjectMeta { name: Some("data".to_string()), ..ObjectMeta::default() },
+                spec: Some(PersistentVolumeClaimSpec {
+                    access_modes: Some(vec!["ReadWriteOnce".to_string()]),
+                    resources: Some(VolumeResourceRequirements {
+                        requests: Some(BTreeMap::from([("storage".to_string(), Quantity(size.to_string()))])),
+                        ..VolumeResourceRequirements::default()
+                    }),
+                    ..PersistentVolumeClaimSpec::default()
+                }),
+                ..PersistentVolumeClaim::default()
+            }]),
+            ..StatefulSetSpec::default()
+        }),
+        ..StatefulSet::default()
+    }
+}
+
+pub fn deployment(name: &str, namespace: &str, pods: &Labels, replicas: u32, template: PodTemplateSpec) -> Deployment {
+    Deployment {
+        metadata: meta::object(name, namespace, pods),
+        spec: Some(DeploymentSpec {
+            replicas: Some(replicas as i32),
+            selector: meta::match_labels(pods),
+            template,
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }
+}
+
+/// A ClusterIP Service over named container ports.
+pub fn service(name: &str, namespace: &str, pods: &Labels, ports: &[(&str, u16)]) -> Service {
+    Service {
+        metadata: meta::object(name, namespace, pods),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_string()),
+            selector: Some(pods.clone()),
+            ports: Some(service_ports(ports)),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// A headless Service: stable pod DNS names for rings, raft groups and StatefulSets. Pods are
+/// published before they are ready, because members must find each other to become ready.
+pub fn headless(name: &str, namespace: &str, pods: &Labels, ports: &[(&str, u16)]) -> Service {
+    Service {
+        metadata: meta::object(name, namespace, pods),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".to_string()),
+            publish_not_ready_addresses: Some(true),
+            selector: Some(pods.clone()),
+            ports: Some(service_ports(ports)),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+fn service_ports(ports: &[(&str, u16)]) -> Vec<ServicePort> {
+    ports
+        .iter()
+        .map(|(name, port)| ServicePort {
+            name: Some(name.to_string()),
+            port: i32::from(*port),
+            target_port: Some(IntOrString::String(name.to_string())),
+            protocol: Some("TCP".to_string()),
+            ..ServicePort::default()
+        })
+        .collect()
+}
+
+pub fn config_map(name: &str, namespace: &str, labels: &Labels, files: BTreeMap<String, String>) -> ConfigMap {
+    ConfigMap { metadata: meta::object(name, namespace, labels), data: Some(files), ..ConfigMap::default() }
+}
+
+/// An environment variable read from a Secret key.
+pub fn secret_env(var: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: var.to_string(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector { name: secret.to_string(), key: key.to_string(), optional: None }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+/// The pod's own name, for flags that need a stable per-pod address.
+pub fn pod_name_env() -> EnvVar {
+    EnvVar {
+        name: "POD_NAME".to_string(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".to_string(), api_version: None }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+pub fn env(var: &str, value: &str) -> EnvVar {
+    EnvVar { name: var.to_string(), value: Some(value.to_string()), ..EnvVar::default() }
+}

@@ -1,0 +1,59 @@
+//! Secrets: obsc never holds a secret value. Renderers refer to Secrets by the names made here,
+//! and `obsc secrets <target>` lists them all so an operator can create them before applying.
+
+use serde::Serialize;
+
+use crate::model::Platform;
+use crate::names::Backend;
+
+/// A Secret that must exist in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SecretRef {
+    pub namespace: String,
+    pub name: String,
+    pub keys: Vec<&'static str>,
+    /// The workloads that read it.
+    pub readers: Vec<String>,
+    /// What it holds, for the operator.
+    pub purpose: String,
+}
+
+/// Keys of a backend's S3 credentials Secret.
+pub const ACCESS_KEY_ID: &str = "access_key_id";
+pub const SECRET_ACCESS_KEY: &str = "secret_access_key";
+/// Key of a storage instance's identities file.
+pub const S3_IDENTITIES: &str = "s3.json";
+
+/// The S3 credentials a backend of an environment uses: its own identity on the storage
+/// instance, allowed only its own buckets.
+pub fn s3_credentials(platform: &Platform, environment: &str, backend: Backend) -> SecretRef {
+    let env = &platform.environments[environment];
+    SecretRef {
+        namespace: env.monitoring_namespace.clone(),
+        name: format!("{}-s3", backend.as_str()),
+        keys: vec![ACCESS_KEY_ID, SECRET_ACCESS_KEY],
+        readers: vec![backend.instance(environment)],
+        purpose: format!(
+            "S3 keys of identity `{}` on storage instance `{}`",
+            s3_identity(environment, backend),
+            env.storage
+        ),
+    }
+}
+
+/// The identity name a backend uses on its storage instance.
+pub fn s3_identity(environment: &str, backend: Backend) -> String {
+    backend.instance(environment)
+}
+
+/// The identities file of a storage instance (SeaweedFS accepts any key without one).
+pub fn storage_identities(platform: &Platform, instance: &str) -> SecretRef {
+    let storage = &platform.storage[instance];
+    SecretRef {
+        namespace: storage.namespace.clone(),
+        name: storage.credentials_secret.clone(),
+        keys: vec![S3_IDENTITIES],
+        readers: vec![format!("{instance}-s3"), format!("{instance}-buckets")],
+        purpose: format!("SeaweedFS S3 identities of `{instance}` (see `obsc secrets` for each identity's buckets)"),
+    }
+}
