@@ -38,7 +38,11 @@ impl SourceMap {
     /// Where the value at `path` was written; falls back to the closest enclosing value with a
     /// known position, so a diagnostic always points somewhere useful.
     pub fn value(&self, path: &[&str]) -> Option<Location> {
-        (1..=path.len()).rev().find_map(|n| self.values.get(&field_path(&path[..n])).cloned())
+        (1..=path.len()).rev().find_map(|n| {
+            let key = field_path(&path[..n]);
+            // A record made by merging has no single position; its field name still has one.
+            self.values.get(&key).or_else(|| self.keys.get(&key)).cloned()
+        })
     }
 
     /// Where the field name at the end of `path` was written (for errors about a name itself).
@@ -83,7 +87,7 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
         Ok(value) => value,
         Err(e) => {
             let report = report_as_str(&mut program.files(), e, ColorOpt::Never);
-            return fail(nickel_diagnostic(&report));
+            return fail(nickel_diagnostic(&clean_report(&report)));
         }
     };
 
@@ -117,6 +121,26 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
             )
         }
     }
+}
+
+/// Makes Nickel's report the same on every machine: paths relative to the working directory,
+/// and no excerpts of values generated during evaluation (they print closure addresses).
+fn clean_report(report: &str) -> String {
+    let cwd = std::env::current_dir().map(|d| format!("{}/", d.display())).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for line in report.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("┌─") {
+            skipping = trimmed.contains("<unknown>");
+        } else if trimmed.starts_with("= ") || (!trimmed.starts_with('│') && !trimmed.chars().next().is_some_and(|c| c.is_ascii_digit())) {
+            skipping = false;
+        }
+        if !skipping {
+            out.push(if cwd.len() > 1 { line.replace(&cwd, "") } else { line.to_string() });
+        }
+    }
+    out.join("\n")
 }
 
 /// Turns Nickel's own report (which already shows file, line and excerpt) into a diagnostic.

@@ -53,16 +53,16 @@ fn every_object_passes_strict_openapi_validation() {
         .output()
         .expect("kubernetes-validate must be installed: run scripts/test");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    // OpenShift's Route has no schema in the package: it is reported as unknown, never invalid.
-    let bad: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("ERROR") || l.contains("INVALID") || l.contains("error"))
-        .filter(|l| !(l.contains("route.openshift.io") || l.contains("Route")))
-        .collect();
-    assert!(bad.is_empty(), "schema violations:\n{}", bad.join("\n"));
-    let valid = text.lines().filter(|l| l.contains("INFO") && l.contains("is valid")).count();
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("ERROR")).collect();
+    assert!(errors.is_empty(), "schema violations:\n{}", errors.join("\n"));
+    // OpenShift's Route has no schema in the package: it may be reported as unknown, nothing else.
+    let unknown: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("WARN") && !l.contains("kind Route with api version route.openshift.io/v1")).collect();
+    assert!(unknown.is_empty(), "kinds without a schema:\n{}", unknown.join("\n"));
+    let passed = text.lines().filter(|l| l.starts_with("INFO") && l.contains(" passed for resource ")).count();
     let routes = files.iter().filter(|f| f.to_string_lossy().contains("/route-")).count();
-    assert_eq!(valid + routes, files.len(), "every file must be reported valid:\n{text}");
+    assert_eq!(passed + routes, files.len(), "every file must be reported valid:\n{text}");
+    assert!(output.status.success() || routes > 0, "kubernetes-validate failed:\n{text}");
 }
 
 #[test]

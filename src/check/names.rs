@@ -32,7 +32,9 @@ pub(super) fn check(c: &mut Checker) {
             );
         }
         let target = env.target(name);
-        declared_target(c, target, &["environments", name], &format!("environment `{name}`"));
+        let target_path: &[&str] =
+            if env.target.is_some() { &["environments", name, "target"] } else { &["environments", name] };
+        declared_target(c, target, target_path, &format!("environment `{name}`"));
         owners.entry(&env.monitoring_namespace).or_default().push(Owner {
             role: format!("the monitoring namespace of environment `{name}`"),
             target,

@@ -18,7 +18,7 @@ pub(super) fn check(c: &mut Checker) {
             let last = defaults[defaults.len() - 1];
             c.error(
                 &["retention", "tiers", last, "default"],
-                format!("retention tiers {} are all marked default", and_list(&defaults)),
+                format!("{} retention tiers are marked default: {}", defaults.len(), and_list(&defaults)),
                 "mark exactly one tier `default = true`",
             )
         }

@@ -58,7 +58,7 @@ pub(super) fn check(c: &mut Checker) {
                         title(signal.backend())
                     ),
                     format!(
-                        "add `{}` to environment `{}` or set `signals.{} = false`",
+                        "add `{} = {{}}` to environment `{}` or set `signals.{} = false`",
                         signal.backend().as_str(),
                         ns.environment,
                         signal.as_str()
