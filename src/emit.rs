@@ -130,3 +130,28 @@ pub fn read_dir(dir: &Path) -> io::Result<Files> {
     walk(dir, dir, &mut files)?;
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_that_fails_midway_leaves_the_old_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = BTreeMap::from([("prod".to_string(), Files::from([("a.yaml".to_string(), b"a: 1\n".to_vec())]))]);
+        write(dir.path(), &good).unwrap();
+        // `x` is a file, so `x/y.yaml` cannot be created: the second target fails to stage.
+        let bad = BTreeMap::from([
+            ("prod".to_string(), Files::from([("a.yaml".to_string(), b"a: 2\n".to_vec())])),
+            (
+                "test".to_string(),
+                Files::from([("x".to_string(), b"".to_vec()), ("x/y.yaml".to_string(), b"".to_vec())]),
+            ),
+        ]);
+        assert!(write(dir.path(), &bad).is_err());
+        assert_eq!(fs::read(dir.path().join("prod/a.yaml")).unwrap(), b"a: 1\n");
+        assert!(!dir.path().join("test").exists());
+        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("prod")]);
+    }
+}

@@ -6,7 +6,9 @@
 pub mod buckets;
 pub mod check;
 pub mod diag;
+pub mod diff;
 pub mod emit;
+pub mod graph;
 pub mod load;
 pub mod model;
 pub mod names;

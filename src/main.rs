@@ -1,14 +1,14 @@
 //! The `obsc` command: argument parsing, output and exit codes. The work is in the library.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use obsc::diag::Diagnostics;
-use obsc::{emit, load, pins, Compiled};
+use obsc::{diff, emit, load, pins, Compiled};
 
 /// Exit codes, as `diff` users expect: 0 fine, 1 the input is invalid (or differs), 2 usage
 /// or environment errors.
@@ -24,8 +24,30 @@ struct Cli {
     /// The pure-data Nix file of image pins.
     #[arg(long, global = true, default_value = pins::DEFAULT_PINS)]
     pins: PathBuf,
+    /// Colour diffs: auto (on a terminal), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 #[derive(Subcommand)]
@@ -46,6 +68,23 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Compare a target's render with a directory of YAML, object by object. Exit 0: same,
+    /// 1: different, 2: error.
+    Diff {
+        target: String,
+        /// A previous render or manifests exported from a cluster.
+        #[arg(long)]
+        against: PathBuf,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+    /// Draw the platform: namespaces, collectors, signal flows, backends, storage.
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
+    /// List the Secrets a target expects to exist (namespace, name, keys, readers).
+    Secrets { target: String },
     /// List the targets, one per line.
     Targets,
     /// List every image pin and the objects that use it.
@@ -60,6 +99,10 @@ fn main() -> ExitCode {
             eprint!("{}", d.render());
             ExitCode::from(INVALID)
         }
+        Err(Failure::Error(d)) => {
+            eprint!("{}", d.render());
+            ExitCode::from(TROUBLE)
+        }
         Err(Failure::Trouble(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(TROUBLE)
@@ -69,6 +112,8 @@ fn main() -> ExitCode {
 
 enum Failure {
     Invalid(Diagnostics),
+    /// Diagnostics that mean "could not do it" rather than "the input is invalid" (diff's 2).
+    Error(Diagnostics),
     Trouble(String),
 }
 
@@ -103,12 +148,62 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 rendered.insert(name.clone(), files);
             }
             if *check {
-                return Ok(check_render(out, &rendered));
+                return check_render(cli, &compiled, out, &rendered);
             }
             emit::write(out, &rendered)
                 .map_err(|e| Failure::Trouble(format!("cannot write `{}`: {e}", out.display())))?;
             for (name, files) in &rendered {
                 println!("{}: {} files", Path::new(out).join(name).display(), files.len());
+            }
+            Ok(0)
+        }
+        Command::Diff { target, against, format } => {
+            // diff's exit 1 means "different"; an input it cannot compile is an error (2).
+            let compiled = compile(cli).map_err(|f| match f {
+                Failure::Invalid(d) => Failure::Error(d),
+                other => other,
+            })?;
+            let chosen = choose_targets(&compiled, std::slice::from_ref(target), false)?;
+            let objects = &compiled.plan.targets[&chosen[0]].objects;
+            if !against.is_dir() {
+                return Err(Failure::Trouble(format!("`{}` is not a directory", against.display())));
+            }
+            let diff = diff::compare(target, objects, against).map_err(Failure::Error)?;
+            match format {
+                DiffFormat::Text => print!("{}", diff.render(use_color(cli))),
+                DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&diff).unwrap_or_default()),
+            }
+            Ok(if diff.is_empty() { 0 } else { INVALID })
+        }
+        Command::Graph { format } => {
+            let compiled = compile(cli)?;
+            let graph = obsc::graph::Graph::of(&compiled.loaded.platform);
+            print!(
+                "{}",
+                match format {
+                    GraphFormat::Mermaid => graph.mermaid(),
+                    GraphFormat::Dot => graph.dot(),
+                }
+            );
+            Ok(0)
+        }
+        Command::Secrets { target } => {
+            let compiled = compile(cli)?;
+            let chosen = choose_targets(&compiled, std::slice::from_ref(target), false)?;
+            let expected = obsc::secrets::of_target(&compiled.loaded.platform, &chosen[0]);
+            if expected.is_empty() {
+                println!("target `{target}` expects no Secrets");
+            }
+            for s in expected {
+                println!("{}/{}", s.namespace, s.name);
+                println!("    keys:    {}", s.keys.join(", "));
+                println!("    read by: {}", s.readers.join(", "));
+                println!("    holds:   {}", s.purpose);
+                if let Some(hint) = &s.hint {
+                    for line in hint.lines() {
+                        println!("    {line}");
+                    }
+                }
             }
             Ok(0)
         }
@@ -146,32 +241,46 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     }
 }
 
-/// `build --check`: is the directory exactly what obsc would write?
-fn check_render(out: &Path, rendered: &BTreeMap<String, emit::Files>) -> u8 {
-    let mut stale = 0;
+/// `build --check`: is the directory exactly what obsc would write? Objects are compared as
+/// objects (and shown as a diff), the other files byte for byte.
+fn check_render(cli: &Cli, compiled: &Compiled, out: &Path, rendered: &BTreeMap<String, emit::Files>) -> Result<u8, Failure> {
+    let mut stale = false;
     for (name, files) in rendered {
         let dir = out.join(name);
         let existing = emit::read_dir(&dir).unwrap_or_default();
-        let changed: Vec<&String> = files.keys().filter(|p| existing.get(*p) != files.get(*p)).collect();
-        let removed: Vec<&String> = existing.keys().filter(|p| !files.contains_key(*p)).collect();
-        if changed.is_empty() && removed.is_empty() {
+        let objects = &compiled.plan.targets[name].objects;
+        let diff = if dir.is_dir() {
+            diff::compare(name, objects, &dir).map_err(Failure::Invalid)?
+        } else {
+            diff::ObjectDiff { target: name.clone(), added: objects.iter().map(|o| o.key()).collect(), ..Default::default() }
+        };
+        let object_files: std::collections::BTreeSet<String> = objects.iter().map(emit::object_path).collect();
+        let other_changed: Vec<&String> = files
+            .keys()
+            .chain(existing.keys())
+            .filter(|p| !object_files.contains(*p) && files.get(*p) != existing.get(*p))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if diff.is_empty() && other_changed.is_empty() {
             println!("{}: up to date", dir.display());
             continue;
         }
-        stale += 1;
+        stale = true;
         println!("{}: stale", dir.display());
-        for p in changed {
-            let what = if existing.contains_key(p) { "changed" } else { "missing" };
-            println!("  {what}: {p}");
-        }
-        for p in removed {
-            println!("  not rendered: {p}");
+        print!("{}", diff.render(use_color(cli)));
+        for p in other_changed {
+            println!("  file differs: {p}");
         }
     }
-    if stale > 0 {
-        INVALID
-    } else {
-        0
+    Ok(if stale { INVALID } else { 0 })
+}
+
+fn use_color(cli: &Cli) -> bool {
+    match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     }
 }
 

@@ -1,8 +1,11 @@
 //! Secrets: obsc never holds a secret value. Renderers refer to Secrets by the names made here,
 //! and `obsc secrets <target>` lists them all so an operator can create them before applying.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
+use crate::buckets;
 use crate::model::Platform;
 use crate::names::Backend;
 
@@ -16,6 +19,8 @@ pub struct SecretRef {
     pub readers: Vec<String>,
     /// What it holds, for the operator.
     pub purpose: String,
+    /// How to make it, where that is not obvious.
+    pub hint: Option<String>,
 }
 
 /// Keys of a backend's S3 credentials Secret.
@@ -38,6 +43,7 @@ pub fn s3_credentials(platform: &Platform, environment: &str, backend: Backend) 
             s3_identity(environment, backend),
             env.storage
         ),
+        hint: None,
     }
 }
 
@@ -54,6 +60,46 @@ pub fn storage_identities(platform: &Platform, instance: &str) -> SecretRef {
         name: storage.credentials_secret.clone(),
         keys: vec![S3_IDENTITIES],
         readers: vec![format!("{instance}-s3"), format!("{instance}-buckets")],
-        purpose: format!("SeaweedFS S3 identities of `{instance}` (see `obsc secrets` for each identity's buckets)"),
+        purpose: format!("SeaweedFS S3 identities of `{instance}`; without it the gateway would accept any key"),
+        hint: Some(identities_hint(platform, instance)),
     }
+}
+
+/// Which identity may do what on which bucket: the shape of `s3.json`, keys left to the operator.
+fn identities_hint(platform: &Platform, instance: &str) -> String {
+    let mut by_identity: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for bucket in buckets::of_platform(platform).into_iter().filter(|b| b.storage == instance) {
+        by_identity.entry(s3_identity(&bucket.environment, bucket.backend)).or_default().push(bucket.name);
+    }
+    let mut out = String::from("identities (each with its own accessKey/secretKey, each limited to its buckets):");
+    for (identity, names) in by_identity {
+        let actions: Vec<String> = names
+            .iter()
+            .flat_map(|b| ["Read", "Write", "List", "Tagging"].map(|a| format!("{a}:{b}")))
+            .collect();
+        out.push_str(&format!("\n  {identity}: {}", actions.join(", ")));
+    }
+    out
+}
+
+/// Every Secret a target's objects read.
+pub fn of_target(platform: &Platform, target: &str) -> Vec<SecretRef> {
+    let mut out = Vec::new();
+    for (name, storage) in &platform.storage {
+        if storage.target == target {
+            out.push(storage_identities(platform, name));
+        }
+    }
+    for (env_name, env) in &platform.environments {
+        if env.target(env_name) != target {
+            continue;
+        }
+        for backend in [Backend::Loki, Backend::Tempo, Backend::Mimir, Backend::Pyroscope] {
+            if env.has(backend) {
+                out.push(s3_credentials(platform, env_name, backend));
+            }
+        }
+    }
+    out.sort();
+    out
 }

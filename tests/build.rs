@@ -1,0 +1,115 @@
+//! The `obsc` binary end to end: reproducible output, nothing half-written, exit codes.
+
+use std::path::Path;
+use std::process::Command;
+
+use obsc::emit;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn obsc(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for dir in [&a, &b] {
+        let out = obsc(&["build", "--all", "-o", dir.path().to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let first = emit::read_dir(a.path()).unwrap();
+    let second = emit::read_dir(b.path()).unwrap();
+    assert!(first.len() > 150, "expected every target, got {} files", first.len());
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_failing_run_leaves_the_previous_output_intact() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().to_str().unwrap();
+    assert!(obsc(&["build", "--all", "-o", out]).status.success());
+    let before = emit::read_dir(out_dir.path()).unwrap();
+
+    let failed = obsc(&["--platform", "tests/cases/unknown-environment.ncl", "build", "--all", "-o", out]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(text(&failed.stderr).contains("which does not exist"));
+    assert_eq!(emit::read_dir(out_dir.path()).unwrap(), before);
+
+    let broken = obsc(&["--platform", "tests/cases/syntax-error.ncl", "build", "prod", "-o", out]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert_eq!(emit::read_dir(out_dir.path()).unwrap(), before);
+}
+
+#[test]
+fn a_stale_file_is_removed_on_rebuild() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().to_str().unwrap();
+    assert!(obsc(&["build", "dev", "-o", out]).status.success());
+    let stale = out_dir.path().join("dev/orders-dev/deployment-gone.yaml");
+    std::fs::write(&stale, "kind: Deployment\n").unwrap();
+    assert!(obsc(&["build", "dev", "-o", out]).status.success());
+    assert!(!stale.exists());
+}
+
+#[test]
+fn build_check_detects_drift() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().to_str().unwrap();
+    assert!(obsc(&["build", "prod", "-o", out]).status.success());
+    let fresh = obsc(&["build", "prod", "-o", out, "--check"]);
+    assert_eq!(fresh.status.code(), Some(0), "{}", text(&fresh.stdout));
+    let file = out_dir.path().join("prod/orders-prod/service-alloy.yaml");
+    let edited = std::fs::read_to_string(&file).unwrap().replace("4317", "4327");
+    std::fs::write(&file, edited).unwrap();
+    let stale = obsc(&["build", "prod", "-o", out, "--check"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(text(&stale.stdout).contains("Service/alloy in orders-prod"), "{}", text(&stale.stdout));
+}
+
+#[test]
+fn targets_lists_every_target() {
+    let out = obsc(&["targets"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "dev\nprod\ntest\ntools\n");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(obsc(&["build", "staging", "-o", "/nonexistent/x"]).status.code(), Some(2));
+    assert_eq!(obsc(&["build"]).status.code(), Some(2));
+    assert_eq!(obsc(&["no-such-command"]).status.code(), Some(2));
+}
+
+#[test]
+fn a_missing_platform_file_is_an_input_error() {
+    let out = obsc(&["--platform", "nowhere.ncl", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: cannot read the platform file `nowhere.ncl`\n   = help: run obsc from the project root, or name the file with --platform\n1 error\n"
+    );
+}
+
+#[test]
+fn namespaced_targets_hold_no_cluster_scoped_objects() {
+    let out_dir = tempfile::tempdir().unwrap();
+    assert!(obsc(&["build", "--all", "-o", out_dir.path().to_str().unwrap()]).status.success());
+    for target in ["dev", "test", "prod", "tools"] {
+        let files = emit::read_dir(&out_dir.path().join(target)).unwrap();
+        assert!(files.keys().all(|p| !p.starts_with("cluster/")), "{target} has cluster-scoped objects");
+        for (path, bytes) in &files {
+            let body = text(bytes);
+            for kind in ["kind: Namespace\n", "kind: ClusterRole\n", "kind: ClusterRoleBinding\n"] {
+                assert!(!body.contains(kind), "{target}/{path} holds {kind}");
+            }
+        }
+    }
+}
