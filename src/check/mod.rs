@@ -5,10 +5,12 @@
 //! more than one value at a time (a namespace and its environment, ports of one pod) or a name
 //! Nickel cannot see (record keys).
 
+mod backends;
 mod collector;
 mod names;
 mod retention;
 mod routing;
+mod storage;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::load::{field_path, Loaded, SourceMap};
@@ -21,6 +23,8 @@ pub fn check(loaded: &Loaded) -> Diagnostics {
     retention::check(&mut checker);
     routing::check(&mut checker);
     collector::check(&mut checker);
+    storage::check(&mut checker);
+    backends::check(&mut checker);
     checker.found.sort();
     checker.found
 }

@@ -11,6 +11,7 @@ pub mod mimir;
 pub mod network;
 pub mod pod;
 pub mod pyroscope;
+pub mod restricted;
 pub mod seaweedfs;
 pub mod tempo;
 pub mod workload;
@@ -208,6 +209,16 @@ fn invariants(plan: &Plan) -> Result<(), Diagnostics> {
                     o.key()
                 )));
             }
+            for problem in pod_spec(o).map(restricted::pod_violations).unwrap_or_default() {
+                problems.push(Diagnostic::error(format!("{} in target `{target}` is not restricted-v2: {problem}", o.key())));
+            }
+            if let Object::StatefulSet(s) = o {
+                for claim in s.spec.iter().flat_map(|s| s.volume_claim_templates.iter().flatten()) {
+                    for problem in restricted::claim_violations(claim) {
+                        problems.push(Diagnostic::error(format!("{} in target `{target}`: {problem}", o.key())));
+                    }
+                }
+            }
             for image in images(o) {
                 if !image.contains("@sha256:") {
                     problems.push(Diagnostic::error(format!(
@@ -225,15 +236,19 @@ fn invariants(plan: &Plan) -> Result<(), Diagnostics> {
     }
 }
 
-/// Every container image an object runs.
-pub fn images(o: &Object) -> Vec<String> {
-    let spec = match o {
+/// The pod spec of a workload object.
+pub fn pod_spec(o: &Object) -> Option<&k8s_openapi::api::core::v1::PodSpec> {
+    match o {
         Object::Deployment(d) => d.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
         Object::StatefulSet(s) => s.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
         Object::Job(j) => j.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
         _ => None,
-    };
-    spec.map(|s| {
+    }
+}
+
+/// Every container image an object runs.
+pub fn images(o: &Object) -> Vec<String> {
+    pod_spec(o).map(|s| {
         s.containers
             .iter()
             .chain(s.init_containers.iter().flatten())
