@@ -49,12 +49,12 @@ impl Pins {
         let file_name = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(source) => Pins::parse(&source, &file_name),
-            Err(err) => Err(Diagnostics(vec![Diagnostic::error(format!(
-                "cannot read the pins file `{file_name}`: {err}"
-            ))
-            .help(format!(
-                "obsc reads image pins from `{DEFAULT_PINS}` under the project root; run it from there"
-            ))])),
+            Err(err) => {
+                Err(Diagnostics(vec![Diagnostic::error(format!("cannot read the pins file `{file_name}`: {err}"))
+                    .help(format!(
+                        "obsc reads image pins from `{DEFAULT_PINS}` under the project root; run it from there"
+                    ))]))
+            }
         }
     }
 
@@ -90,22 +90,29 @@ fn pins_from_data(root: &Data, diagnostics: &mut Diagnostics) -> Pins {
         }
         diagnostics.push(
             error_at(&root.at, "", format!("the pins file must be an attribute set, found {}", root.value.kind()))
-                .help("write `{ images = { alloy = { repository = \"...\"; tag = \"...\"; digest = \"sha256:...\"; }; }; }`"),
+                .help(
+                "write `{ images = { alloy = { repository = \"...\"; tag = \"...\"; digest = \"sha256:...\"; }; }; }`",
+            ),
         );
         return Pins { images };
     };
     for (name, binding) in top {
         if name != "images" {
             diagnostics.push(
-                error_at(&binding.name_at, &field_path(&[name]), format!("unknown attribute `{name}` in the pins file"))
-                    .help(format!("the pins file holds only `images`; remove `{name}` or move it under `images`")),
+                error_at(
+                    &binding.name_at,
+                    &field_path(&[name]),
+                    format!("unknown attribute `{name}` in the pins file"),
+                )
+                .help(format!("the pins file holds only `images`; remove `{name}` or move it under `images`")),
             );
         }
     }
     let Some(image_set) = top.get("images") else {
-        diagnostics.push(error_at(&root.at, "images", "the pins file has no `images`").help(
-            "add `images = { alloy = { repository = \"...\"; tag = \"...\"; digest = \"sha256:...\"; }; };`",
-        ));
+        diagnostics
+            .push(error_at(&root.at, "images", "the pins file has no `images`").help(
+                "add `images = { alloy = { repository = \"...\"; tag = \"...\"; digest = \"sha256:...\"; }; };`",
+            ));
         return Pins { images };
     };
     let Value::Set(entries) = &image_set.data.value else {
@@ -146,19 +153,24 @@ fn image_from_data(name: &str, data: &Data, diagnostics: &mut Diagnostics) -> Op
         );
         return None;
     };
-    let errors_before = diagnostics.errors().count();
     for (key, binding) in fields {
         if !IMAGE_FIELDS.contains(&key.as_str()) {
             diagnostics.push(
-                error_at(&binding.name_at, &field_path(&["images", name, key]), format!("unknown attribute `{key}` in image `{name}`"))
-                    .help("an image has only `repository`, `tag` and `digest`; remove the others"),
+                error_at(
+                    &binding.name_at,
+                    &field_path(&["images", name, key]),
+                    format!("unknown attribute `{key}` in image `{name}`"),
+                )
+                .help("an image has only `repository`, `tag` and `digest`; remove the others"),
             );
         }
     }
     let mut text = |field: &str| -> Option<String> {
         let path = field_path(&["images", name, field]);
         let Some(binding) = fields.get(field) else {
-            diagnostics.push(error_at(&data.at, &path, format!("image `{name}` has no `{field}`")).help(missing_field_help(field)));
+            diagnostics.push(
+                error_at(&data.at, &path, format!("image `{name}` has no `{field}`")).help(missing_field_help(field)),
+            );
             return None;
         };
         let Value::Str(value) = &binding.data.value else {
@@ -181,17 +193,14 @@ fn image_from_data(name: &str, data: &Data, diagnostics: &mut Diagnostics) -> Op
             _ => digest_problem(value),
         };
         if let Some(problem) = problem {
-            diagnostics.push(error_at(&binding.data.at, &path, problem.message(name, field)).help(problem.help(field)));
+            diagnostics
+                .push(error_at(&binding.data.at, &path, problem.message(name, field)).help(Problem::help(field)));
             return None;
         }
         Some(value.clone())
     };
-    let repository = text("repository");
-    let tag = text("tag");
-    let digest = text("digest");
-    if diagnostics.errors().count() > errors_before {
-        return None;
-    }
+    // Each field is checked (and reported) even when an earlier one is wrong.
+    let (repository, tag, digest) = (text("repository"), text("tag"), text("digest"));
     Some(ImagePin { repository: repository?, tag: tag?, digest: digest? })
 }
 
@@ -221,7 +230,7 @@ impl Problem {
         }
     }
 
-    fn help(&self, field: &str) -> &'static str {
+    fn help(field: &str) -> &'static str {
         match field {
             "repository" => "write only the registry and path, e.g. `docker.io/grafana/alloy`; the tag goes in `tag`, the digest in `digest`",
             "tag" => "a tag is up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`, e.g. `v1.18.1`",
@@ -272,7 +281,8 @@ fn digest_problem(value: &str) -> Option<Problem> {
     };
     let length = hex.chars().count();
     if length != 64 {
-        return Problem::malformed(value, format!("{expected}, and it has {length} after `sha256:`"));
+        let noun = if length == 1 { "character" } else { "characters" };
+        return Problem::malformed(value, format!("{expected}, and it has {length} {noun} after `sha256:`"));
     }
     if hex.chars().any(|c| c.is_ascii_uppercase()) {
         return Problem::malformed(value, format!("{expected}, and it has uppercase letters"));
@@ -338,9 +348,9 @@ impl Data {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Null | Value::Invalid => serde_json::Value::Null,
             Value::List(items) => serde_json::Value::Array(items.iter().map(Data::to_json).collect()),
-            Value::Set(set) => {
-                serde_json::Value::Object(set.iter().map(|(name, binding)| (name.clone(), binding.data.to_json())).collect())
-            }
+            Value::Set(set) => serde_json::Value::Object(
+                set.iter().map(|(name, binding)| (name.clone(), binding.data.to_json())).collect(),
+            ),
         }
     }
 }
@@ -357,7 +367,7 @@ fn read_plain_data(source: &str, file_name: &str) -> (Option<Data>, Diagnostics)
     let lines = LineIndex::new(source, file_name);
     let mut diagnostics = Diagnostics::default();
     if u32::try_from(source.len()).is_err() {
-        diagnostics.push(Diagnostic::error(format!("`{file_name}` is too large to be a pins file")));
+        diagnostics.push(Diagnostic::error(format!("`{file_name}` is too large to read (over 4 GiB)")));
         return (None, diagnostics);
     }
     if let Some(diagnostic) = nesting_guard(source, &lines) {
@@ -388,7 +398,11 @@ fn read_plain_data(source: &str, file_name: &str) -> (Option<Data>, Diagnostics)
 fn syntax_errors_worth_reporting(errors: &[ParseError]) -> impl Iterator<Item = &ParseError> {
     let is_eof = |error: &ParseError| matches!(error, ParseError::UnexpectedEOF | ParseError::UnexpectedEOFWanted(_));
     let only_eof = errors.iter().all(is_eof);
-    errors.iter().enumerate().filter(move |(index, error)| !is_eof(error) || (only_eof && *index == 0)).map(|(_, error)| error)
+    errors
+        .iter()
+        .enumerate()
+        .filter(move |(index, error)| !is_eof(error) || (only_eof && *index == 0))
+        .map(|(_, error)| error)
 }
 
 fn finish<T>(value: Option<T>, diagnostics: Diagnostics) -> Result<T, Diagnostics> {
@@ -405,28 +419,28 @@ fn finish_errors(mut diagnostics: Diagnostics) -> Diagnostics {
 
 fn nesting_guard(source: &str, lines: &LineIndex) -> Option<Diagnostic> {
     use SyntaxKind::*;
-    let tokens: Vec<_> = rnix::tokenize(source).collect();
     let mut offset = 0usize;
     let mut depth = 0usize;
     let mut operators = 0usize;
-    for (i, (kind, text)) in tokens.iter().enumerate() {
+    let mut after_minus = false;
+    for (kind, text) in rnix::tokenize(source) {
         let at = offset;
         offset += text.len();
+        if kind.is_trivia() {
+            continue;
+        }
+        // `-` in front of a number is a negative number, the one operator plain data has.
+        if after_minus && !matches!(kind, TOKEN_INTEGER | TOKEN_FLOAT) {
+            operators += 1;
+        }
+        after_minus = kind == TOKEN_SUB;
+        if kind == TOKEN_INVERT || (kind != TOKEN_SUB && binary_operator(kind).is_some()) {
+            operators += 1;
+        }
         match kind {
             TOKEN_L_BRACK | TOKEN_L_BRACE | TOKEN_L_PAREN | TOKEN_INTERPOL_START => depth += 1,
             TOKEN_R_BRACK | TOKEN_R_BRACE | TOKEN_R_PAREN | TOKEN_INTERPOL_END => depth = depth.saturating_sub(1),
             _ => {}
-        }
-        let is_operator = match kind {
-            // `-` in front of a number is a negative number, the one operator plain data has.
-            TOKEN_SUB => !tokens[i + 1..]
-                .iter()
-                .find(|(kind, _)| !kind.is_trivia())
-                .is_some_and(|(kind, _)| matches!(kind, TOKEN_INTEGER | TOKEN_FLOAT)),
-            _ => BinaryOperator::from_token(*kind).is_some() || *kind == TOKEN_INVERT,
-        };
-        if is_operator {
-            operators += 1;
         }
         let message = if depth > MAX_NESTING {
             format!("`{}` nests values more than {MAX_NESTING} levels deep", lines.file_name)
@@ -437,38 +451,34 @@ fn nesting_guard(source: &str, lines: &LineIndex) -> Option<Diagnostic> {
         };
         return Some(
             error_at(&lines.location(at), "", message)
-                .help("a pins file is a few levels of attribute sets holding strings; nothing was read from this one"),
+                .help("plain data nests a few levels and uses no operators; nothing was read from this file"),
         );
     }
     None
 }
 
 /// The spelling of a binary operator token, for messages.
-struct BinaryOperator;
-
-impl BinaryOperator {
-    fn from_token(kind: SyntaxKind) -> Option<&'static str> {
-        ast::BinOpKind::from_kind(kind).map(|_| match kind {
-            SyntaxKind::TOKEN_CONCAT => "++",
-            SyntaxKind::TOKEN_UPDATE => "//",
-            SyntaxKind::TOKEN_ADD => "+",
-            SyntaxKind::TOKEN_SUB => "-",
-            SyntaxKind::TOKEN_MUL => "*",
-            SyntaxKind::TOKEN_DIV => "/",
-            SyntaxKind::TOKEN_AND_AND => "&&",
-            SyntaxKind::TOKEN_EQUAL => "==",
-            SyntaxKind::TOKEN_IMPLICATION => "->",
-            SyntaxKind::TOKEN_LESS => "<",
-            SyntaxKind::TOKEN_LESS_OR_EQ => "<=",
-            SyntaxKind::TOKEN_MORE => ">",
-            SyntaxKind::TOKEN_MORE_OR_EQ => ">=",
-            SyntaxKind::TOKEN_NOT_EQUAL => "!=",
-            SyntaxKind::TOKEN_OR_OR => "||",
-            SyntaxKind::TOKEN_PIPE_RIGHT => "|>",
-            SyntaxKind::TOKEN_PIPE_LEFT => "<|",
-            _ => "an operator",
-        })
-    }
+fn binary_operator(kind: SyntaxKind) -> Option<&'static str> {
+    ast::BinOpKind::from_kind(kind).map(|_| match kind {
+        SyntaxKind::TOKEN_CONCAT => "++",
+        SyntaxKind::TOKEN_UPDATE => "//",
+        SyntaxKind::TOKEN_ADD => "+",
+        SyntaxKind::TOKEN_SUB => "-",
+        SyntaxKind::TOKEN_MUL => "*",
+        SyntaxKind::TOKEN_DIV => "/",
+        SyntaxKind::TOKEN_AND_AND => "&&",
+        SyntaxKind::TOKEN_EQUAL => "==",
+        SyntaxKind::TOKEN_IMPLICATION => "->",
+        SyntaxKind::TOKEN_LESS => "<",
+        SyntaxKind::TOKEN_LESS_OR_EQ => "<=",
+        SyntaxKind::TOKEN_MORE => ">",
+        SyntaxKind::TOKEN_MORE_OR_EQ => ">=",
+        SyntaxKind::TOKEN_NOT_EQUAL => "!=",
+        SyntaxKind::TOKEN_OR_OR => "||",
+        SyntaxKind::TOKEN_PIPE_RIGHT => "|>",
+        SyntaxKind::TOKEN_PIPE_LEFT => "<|",
+        _ => "an operator",
+    })
 }
 
 /// Walks a syntax tree that parsed without errors, keeping what is plain data and reporting the
@@ -486,7 +496,13 @@ impl Reader<'_> {
     }
 
     /// Reports `what` as not plain data; returns `None` so that callers can `return` it.
-    fn not_plain_data<T>(&mut self, node: &SyntaxNode, path: &str, what: impl std::fmt::Display, help: Option<&str>) -> Option<T> {
+    fn not_plain_data<T>(
+        &mut self,
+        node: &SyntaxNode,
+        path: &str,
+        what: impl std::fmt::Display,
+        help: Option<&str>,
+    ) -> Option<T> {
         let help = help.map(str::to_string).unwrap_or_else(|| {
             format!(
                 "obsc reads `{}` without evaluating it: write the value itself, as a string, integer, list or attribute set",
@@ -518,13 +534,19 @@ impl Reader<'_> {
             ast::Expr::List(list) => {
                 let start = node.text_range().start();
                 let items = list.items().enumerate();
-                Value::List(items.map(|(index, item)| self.expr(Some(item), &format!("{path}[{index}]"), start)).collect())
+                Value::List(
+                    items.map(|(index, item)| self.expr(Some(item), &format!("{path}[{index}]"), start)).collect(),
+                )
             }
             ast::Expr::AttrSet(set) => Value::Set(self.attr_set(&set, path)),
             ast::Expr::Paren(paren) => self.expr(paren.expr(), path, node.text_range().start()).value,
             ast::Expr::UnaryOp(op) => match (op.operator(), op.expr()) {
-                (Some(ast::UnaryOpKind::Negate), Some(ast::Expr::Literal(literal))) => self.literal(&literal, path, true)?,
-                (Some(ast::UnaryOpKind::Invert), _) => return self.not_plain_data(node, path, "the operator `!`", None),
+                (Some(ast::UnaryOpKind::Negate), Some(ast::Expr::Literal(literal))) => {
+                    self.literal(&literal, path, true)?
+                }
+                (Some(ast::UnaryOpKind::Invert), _) => {
+                    return self.not_plain_data(node, path, "the operator `!`", None)
+                }
                 _ => return self.not_plain_data(node, path, "the operator `-`", None),
             },
             ast::Expr::Ident(_) => match node.text().to_string().as_str() {
@@ -532,7 +554,8 @@ impl Reader<'_> {
                 "false" => Value::Bool(false),
                 "null" => Value::Null,
                 name => {
-                    let help = format!("write the value itself here; if `{name}` is meant as text, quote it: \"{name}\"");
+                    let help =
+                        format!("write the value itself here; if `{name}` is meant as text, quote it: \"{name}\"");
                     let what = format_args!("`{name}` refers to another value; a reference");
                     return self.not_plain_data(node, path, what, Some(&help));
                 }
@@ -552,7 +575,7 @@ impl Reader<'_> {
                 let spelling = node
                     .children_with_tokens()
                     .filter_map(NodeOrToken::into_token)
-                    .find_map(|token| BinaryOperator::from_token(token.kind()))
+                    .find_map(|token| binary_operator(token.kind()))
                     .unwrap_or("an operator");
                 return self.not_plain_data(node, path, format_args!("the operator `{spelling}`"), None);
             }
@@ -711,7 +734,8 @@ impl Reader<'_> {
 }
 
 fn defined_twice(at: &Location, path: &str, first: &Location) -> Diagnostic {
-    error_at(at, path, format!("`{path}` is defined twice")).help(format!("it is first defined at {first}; keep one of the two"))
+    error_at(at, path, format!("`{path}` is defined twice"))
+        .help(format!("it is first defined at {first}; keep one of the two"))
 }
 
 /// Whether an application's function is `import` (`import ./x.nix`, `import ./x.nix { }`).
@@ -730,22 +754,27 @@ fn syntax_error(error: &ParseError, root: &SyntaxNode, source: &str, lines: &Lin
         ParseError::UnexpectedExtra(range) => {
             (*range, format!("unexpected {} after the end of the value", quoted(source, *range)))
         }
-        ParseError::UnexpectedWanted(_, range, wanted) => (
-            *range,
-            format!("unexpected {}, expected {}", quoted(source, *range), spell_kinds(wanted)),
-        ),
+        ParseError::UnexpectedWanted(_, range, wanted) => {
+            (*range, format!("unexpected {}, expected {}", quoted(source, *range), spell_kinds(wanted)))
+        }
         ParseError::UnexpectedDoubleBind(range) => (*range, "a pattern is bound twice".to_string()),
         ParseError::UnexpectedEOF => (TextRange::empty(end), "unexpected end of file".to_string()),
         ParseError::UnexpectedEOFWanted(wanted) => {
             (TextRange::empty(end), format!("unexpected end of file, expected {}", spell_kinds(wanted)))
         }
         ParseError::DuplicatedArgs(range, name) => (*range, format!("argument `{name}` is duplicated")),
-        ParseError::RecursionLimitExceeded => (TextRange::empty(TextSize::from(0)), "values are nested too deeply".to_string()),
+        ParseError::RecursionLimitExceeded => {
+            (TextRange::empty(TextSize::from(0)), "values are nested too deeply".to_string())
+        }
         other => (TextRange::empty(TextSize::from(0)), other.to_string()),
     };
     let path = enclosing_path(root, range);
-    error_at(&lines.location(usize::from(range.start())), &path, format!("`{}` is not valid Nix: {what}", lines.file_name))
-        .help(format!("fix the syntax; `nix-instantiate --parse {}` shows how Nix reads it", lines.file_name))
+    error_at(
+        &lines.location(usize::from(range.start())),
+        &path,
+        format!("`{}` is not valid Nix: {what}", lines.file_name),
+    )
+    .help(format!("fix the syntax; `nix-instantiate --parse {}` shows how Nix reads it", lines.file_name))
 }
 
 /// The first token of `range`, quoted, for a message.
@@ -800,12 +829,24 @@ fn spell_kind(kind: SyntaxKind) -> String {
         TOKEN_ELSE => "`else`",
         TOKEN_INTERPOL_START => "`${`",
         TOKEN_INTERPOL_END => "`}`",
+        TOKEN_REC => "`rec`",
+        TOKEN_LET => "`let`",
+        TOKEN_WITH => "`with`",
+        TOKEN_IF => "`if`",
+        TOKEN_ASSERT => "`assert`",
+        TOKEN_INHERIT => "`inherit`",
         TOKEN_IDENT => "a name",
         TOKEN_STRING_START => "a string",
         TOKEN_STRING_END => "the end of the string",
         TOKEN_INTEGER => "an integer",
         NODE_ATTRPATH | NODE_IDENT | NODE_DYNAMIC | NODE_STRING => "an attribute name",
-        _ => return format!("{kind:?}").trim_start_matches("TOKEN_").trim_start_matches("NODE_").to_lowercase().replace('_', " "),
+        _ => {
+            return format!("{kind:?}")
+                .trim_start_matches("TOKEN_")
+                .trim_start_matches("NODE_")
+                .to_lowercase()
+                .replace('_', " ")
+        }
     };
     spelling.to_string()
 }
@@ -939,7 +980,17 @@ mod tests {
         let names: Vec<&str> = pins.images.keys().map(String::as_str).collect();
         assert_eq!(
             names,
-            ["alloy", "grafana", "k8s-sidecar", "loki", "mimir", "nginx-unprivileged", "pyroscope", "seaweedfs", "tempo"]
+            [
+                "alloy",
+                "grafana",
+                "k8s-sidecar",
+                "loki",
+                "mimir",
+                "nginx-unprivileged",
+                "pyroscope",
+                "seaweedfs",
+                "tempo"
+            ]
         );
         assert_eq!(
             pins.image("alloy").map(ImagePin::reference).as_deref(),
@@ -952,7 +1003,10 @@ mod tests {
     #[test]
     fn read_reports_a_missing_file() {
         let diagnostics = Pins::read(Path::new("no/such/pins.nix")).unwrap_err();
-        assert!(diagnostics.0[0].message.starts_with("cannot read the pins file `no/such/pins.nix`: "), "{diagnostics}");
+        assert!(
+            diagnostics.0[0].message.starts_with("cannot read the pins file `no/such/pins.nix`: "),
+            "{diagnostics}"
+        );
     }
 
     #[test]
@@ -1019,9 +1073,15 @@ mod tests {
             ("{ a = if true then 1 else 2; }", "pins.nix:1:7 a: `if` is not plain data"),
             ("{ a = assert true; 1; }", "pins.nix:1:7 a: `assert` is not plain data"),
             ("{ a = b ? c; }", "pins.nix:1:7 a: the operator `?` is not plain data"),
-            ("{ a = https://example.com; }", "pins.nix:1:7 a: the unquoted URL `https://example.com` is not plain data"),
+            (
+                "{ a = https://example.com; }",
+                "pins.nix:1:7 a: the unquoted URL `https://example.com` is not plain data",
+            ),
             ("{ a = 1.5; }", "pins.nix:1:7 a: the floating-point number `1.5` is not supported"),
-            ("{ a = 9223372036854775808; }", "pins.nix:1:7 a: the integer `9223372036854775808` does not fit in 64 bits"),
+            (
+                "{ a = 9223372036854775808; }",
+                "pins.nix:1:7 a: the integer `9223372036854775808` does not fit in 64 bits",
+            ),
             ("{ a = 1; a = 2; }", "pins.nix:1:10 a: `a` is defined twice"),
             ("{ a = 1; a.b = 2; }", "pins.nix:1:10 a: `a` is defined twice"),
             ("{ a.b = 1; a = { b = 2; }; }", "pins.nix:1:18 a.b: `a.b` is defined twice"),
@@ -1066,7 +1126,7 @@ mod tests {
         let short = "sha256:0f4434c92b3e6cdac38bb129b344e1790c246f7b6e2eaffcc16a5fa363240e3";
         assert_eq!(
             digest(short),
-            format!("pins.nix:1:81 images.alloy.digest: `digest` of image `alloy` is `{short}`: expected `sha256:` followed by 64 lowercase hex digits, and it has 63 after `sha256:`")
+            format!("pins.nix:1:81 images.alloy.digest: `digest` of image `alloy` is `{short}`: expected `sha256:` followed by 64 lowercase hex digits, and it has 63 characters after `sha256:`")
         );
         let upper = "sha256:0F4434C92B3E6CDAC38BB129B344E1790C246F7B6E2EAFFCC16A5FA363240E33";
         assert!(digest(upper).ends_with("and it has uppercase letters"));
@@ -1116,9 +1176,18 @@ mod tests {
     fn the_shape_of_the_file_is_checked() {
         assert_eq!(pins_error("[ ]"), "pins.nix:1:1 : the pins file must be an attribute set, found a list");
         assert_eq!(pins_error("{ }"), "pins.nix:1:1 images: the pins file has no `images`");
-        assert_eq!(pins_error("{ images = [ ]; }"), "pins.nix:1:12 images: `images` must be an attribute set of images, found a list");
-        assert_eq!(pins_error("{ images = { }; extra = 1; }"), "pins.nix:1:17 extra: unknown attribute `extra` in the pins file");
-        assert_eq!(pins_error("{ images.alloy = \"x\"; }"), "pins.nix:1:18 images.alloy: image `alloy` must be an attribute set, found a string");
+        assert_eq!(
+            pins_error("{ images = [ ]; }"),
+            "pins.nix:1:12 images: `images` must be an attribute set of images, found a list"
+        );
+        assert_eq!(
+            pins_error("{ images = { }; extra = 1; }"),
+            "pins.nix:1:17 extra: unknown attribute `extra` in the pins file"
+        );
+        assert_eq!(
+            pins_error("{ images.alloy = \"x\"; }"),
+            "pins.nix:1:18 images.alloy: image `alloy` must be an attribute set, found a string"
+        );
     }
 
     #[test]
@@ -1134,7 +1203,7 @@ mod tests {
                 "`repository` of image `a` is empty",
                 "image `b` has no `repository`",
                 "`tag` of image `b` must be a string, found an integer",
-                "`digest` of image `b` is `sha256:x`: expected `sha256:` followed by 64 lowercase hex digits, and it has 1 after `sha256:`",
+                "`digest` of image `b` is `sha256:x`: expected `sha256:` followed by 64 lowercase hex digits, and it has 1 character after `sha256:`",
             ]
         );
     }
