@@ -50,8 +50,7 @@ pub fn of_environment(name: &str, env: &Environment) -> Vec<Bucket> {
 
 /// Every bucket of the platform, sorted by name.
 pub fn of_platform(platform: &Platform) -> Vec<Bucket> {
-    let mut all: Vec<Bucket> =
-        platform.environments.iter().flat_map(|(name, env)| of_environment(name, env)).collect();
+    let mut all: Vec<Bucket> = platform.environments.iter().flat_map(|(name, env)| of_environment(name, env)).collect();
     all.sort();
     all
 }

@@ -49,7 +49,8 @@ impl ObjectDiff {
 
     /// The human report; `color` adds ANSI colours for a terminal.
     pub fn render(&self, color: bool) -> String {
-        let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+        let paint =
+            |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
         let mut out = String::new();
         for key in &self.added {
             let _ = writeln!(out, "{}", paint("32", &format!("+ added {key}")));

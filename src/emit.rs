@@ -69,10 +69,8 @@ pub fn files(target: &TargetPlan) -> Result<Files, Diagnostics> {
 pub fn write(out: &Path, targets: &BTreeMap<String, Files>) -> io::Result<()> {
     fs::create_dir_all(out)?;
     let pid = std::process::id();
-    let staged: Vec<(PathBuf, PathBuf)> = targets
-        .keys()
-        .map(|name| (out.join(format!(".{name}.obsc-new-{pid}")), out.join(name)))
-        .collect();
+    let staged: Vec<(PathBuf, PathBuf)> =
+        targets.keys().map(|name| (out.join(format!(".{name}.obsc-new-{pid}")), out.join(name))).collect();
     let result = (|| {
         for ((staging, _), files) in staged.iter().zip(targets.values()) {
             if staging.exists() {

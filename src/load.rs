@@ -133,7 +133,9 @@ fn clean_report(report: &str) -> String {
         let trimmed = line.trim_start();
         if trimmed.starts_with("┌─") {
             skipping = trimmed.contains("<unknown>");
-        } else if trimmed.starts_with("= ") || (!trimmed.starts_with('│') && !trimmed.chars().next().is_some_and(|c| c.is_ascii_digit())) {
+        } else if trimmed.starts_with("= ")
+            || (!trimmed.starts_with('│') && !trimmed.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        {
             skipping = false;
         }
         if !skipping {

@@ -243,7 +243,12 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
 
 /// `build --check`: is the directory exactly what obsc would write? Objects are compared as
 /// objects (and shown as a diff), the other files byte for byte.
-fn check_render(cli: &Cli, compiled: &Compiled, out: &Path, rendered: &BTreeMap<String, emit::Files>) -> Result<u8, Failure> {
+fn check_render(
+    cli: &Cli,
+    compiled: &Compiled,
+    out: &Path,
+    rendered: &BTreeMap<String, emit::Files>,
+) -> Result<u8, Failure> {
     let mut stale = false;
     for (name, files) in rendered {
         let dir = out.join(name);
@@ -252,7 +257,11 @@ fn check_render(cli: &Cli, compiled: &Compiled, out: &Path, rendered: &BTreeMap<
         let diff = if dir.is_dir() {
             diff::compare(name, objects, &dir).map_err(Failure::Invalid)?
         } else {
-            diff::ObjectDiff { target: name.clone(), added: objects.iter().map(|o| o.key()).collect(), ..Default::default() }
+            diff::ObjectDiff {
+                target: name.clone(),
+                added: objects.iter().map(|o| o.key()).collect(),
+                ..Default::default()
+            }
         };
         let object_files: std::collections::BTreeSet<String> = objects.iter().map(emit::object_path).collect();
         let other_changed: Vec<&String> = files

@@ -73,10 +73,8 @@ fn identities_hint(platform: &Platform, instance: &str) -> String {
     }
     let mut out = String::from("identities (each with its own accessKey/secretKey, each limited to its buckets):");
     for (identity, names) in by_identity {
-        let actions: Vec<String> = names
-            .iter()
-            .flat_map(|b| ["Read", "Write", "List", "Tagging"].map(|a| format!("{a}:{b}")))
-            .collect();
+        let actions: Vec<String> =
+            names.iter().flat_map(|b| ["Read", "Write", "List", "Tagging"].map(|a| format!("{a}:{b}"))).collect();
         out.push_str(&format!("\n  {identity}: {}", actions.join(", ")));
     }
     out

@@ -100,7 +100,8 @@ fn colour_is_used_only_when_asked() {
     assert!(!String::from_utf8_lossy(&plain.stdout).contains('\x1b'));
     let args = ["--platform", SMALL, "--color", "always", "diff", "dev", "--against", dev.to_str().unwrap()];
     let colored = obsc(&args);
-    assert!(String::from_utf8_lossy(&colored.stdout).contains("\x1b[32m+ added Role/monitoring-collector in shop-dev\x1b[0m"));
+    assert!(String::from_utf8_lossy(&colored.stdout)
+        .contains("\x1b[32m+ added Role/monitoring-collector in shop-dev\x1b[0m"));
 }
 
 #[test]
@@ -110,6 +111,7 @@ fn errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("bad.yaml"), "a: [unclosed\n").unwrap();
     assert_eq!(diff(dir.path(), &[]).status.code(), Some(2));
-    let invalid = obsc(&["--platform", "tests/cases/unknown-environment.ncl", "diff", "dev", "--against", "rendered/dev"]);
+    let invalid =
+        obsc(&["--platform", "tests/cases/unknown-environment.ncl", "diff", "dev", "--against", "rendered/dev"]);
     assert_eq!(invalid.status.code(), Some(2));
 }

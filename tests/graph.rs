@@ -9,7 +9,11 @@ fn root() -> &'static Path {
 }
 
 fn graph(format: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(["graph", "--format", format]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_obsc"))
+        .current_dir(root())
+        .args(["graph", "--format", format])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

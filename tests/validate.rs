@@ -24,7 +24,9 @@ fn yaml_objects(dir: &Path, out: &mut Vec<PathBuf>) {
             if path.file_name().is_some_and(|n| n != "config") {
                 yaml_objects(&path, out);
             }
-        } else if path.extension().is_some_and(|e| e == "yaml") && path.file_name().is_some_and(|n| n != "kustomization.yaml") {
+        } else if path.extension().is_some_and(|e| e == "yaml")
+            && path.file_name().is_some_and(|n| n != "kustomization.yaml")
+        {
             out.push(path);
         }
     }
@@ -56,8 +58,10 @@ fn every_object_passes_strict_openapi_validation() {
     let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("ERROR")).collect();
     assert!(errors.is_empty(), "schema violations:\n{}", errors.join("\n"));
     // OpenShift's Route has no schema in the package: it may be reported as unknown, nothing else.
-    let unknown: Vec<&str> =
-        text.lines().filter(|l| l.starts_with("WARN") && !l.contains("kind Route with api version route.openshift.io/v1")).collect();
+    let unknown: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("WARN") && !l.contains("kind Route with api version route.openshift.io/v1"))
+        .collect();
     assert!(unknown.is_empty(), "kinds without a schema:\n{}", unknown.join("\n"));
     let passed = text.lines().filter(|l| l.starts_with("INFO") && l.contains(" passed for resource ")).count();
     let routes = files.iter().filter(|f| f.to_string_lossy().contains("/route-")).count();
@@ -72,11 +76,7 @@ fn every_target_builds_with_kubectl_kustomize() {
     targets.sort();
     assert!(targets.len() >= 4);
     for target in targets {
-        let output = Command::new("kubectl")
-            .arg("kustomize")
-            .arg(&target)
-            .output()
-            .expect("kubectl must be installed");
+        let output = Command::new("kubectl").arg("kustomize").arg(&target).output().expect("kubectl must be installed");
         assert!(
             output.status.success(),
             "kubectl kustomize {} failed:\n{}",
@@ -87,6 +87,11 @@ fn every_target_builds_with_kubectl_kustomize() {
             + usize::from(String::from_utf8_lossy(&output.stdout).starts_with("kind: "));
         let mut files = Vec::new();
         yaml_objects(&target, &mut files);
-        assert!(documents >= files.len(), "{}: kustomize emitted {documents} objects for {} files", target.display(), files.len());
+        assert!(
+            documents >= files.len(),
+            "{}: kustomize emitted {documents} objects for {} files",
+            target.display(),
+            files.len()
+        );
     }
 }

@@ -23,14 +23,20 @@ pub(super) fn check(c: &mut Checker) {
                     "Loki of `{env_name}` keeps {} copies of each stream but has {ingesters} {field} replica(s)",
                     loki.replication_factor
                 ),
-                format!("raise `loki.{field}.replicas` to at least {} or lower `replication_factor`", loki.replication_factor),
+                format!(
+                    "raise `loki.{field}.replicas` to at least {} or lower `replication_factor`",
+                    loki.replication_factor
+                ),
             );
         }
         if let Some(tempo) = &env.tempo {
             if tempo.replicas > 1 {
                 c.error(
                     &["environments", env_name, "tempo", "replicas"],
-                    format!("Tempo of `{env_name}` has {} replicas; Tempo 3 has no HA mode without Kafka", tempo.replicas),
+                    format!(
+                        "Tempo of `{env_name}` has {} replicas; Tempo 3 has no HA mode without Kafka",
+                        tempo.replicas
+                    ),
                     "run 1 replica: more than one monolithic Tempo is unsupported upstream",
                 );
             }

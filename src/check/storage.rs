@@ -113,14 +113,21 @@ pub(super) fn check(c: &mut Checker) {
         if !is_bucket_name(&bucket.name) {
             c.name_error(
                 &["environments", &bucket.environment],
-                format!("bucket `{}` of environment `{}` is not a valid S3 bucket name", bucket.name, bucket.environment),
+                format!(
+                    "bucket `{}` of environment `{}` is not a valid S3 bucket name",
+                    bucket.name, bucket.environment
+                ),
                 "S3 names are 3 to 63 lowercase letters, digits and '-': shorten the environment name",
             );
         }
         if let Some(other) = seen.insert(bucket.name.clone(), bucket.environment.clone()) {
             c.error(
                 &["environments", &bucket.environment],
-                format!("bucket `{}` is derived twice (environments {})", bucket.name, and_list(&[other, bucket.environment.clone()])),
+                format!(
+                    "bucket `{}` is derived twice (environments {})",
+                    bucket.name,
+                    and_list(&[other, bucket.environment.clone()])
+                ),
                 "environment names must differ",
             );
         }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PodSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
+};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -96,7 +98,11 @@ pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
     };
     let binding = RoleBinding {
         metadata: meta::object(COLLECTOR, ns, &pods),
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".to_string(), kind: "Role".to_string(), name: COLLECTOR.to_string() },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".to_string(),
+            kind: "Role".to_string(),
+            name: COLLECTOR.to_string(),
+        },
         subjects: Some(vec![Subject {
             kind: "ServiceAccount".to_string(),
             name: COLLECTOR.to_string(),

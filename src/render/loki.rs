@@ -297,13 +297,10 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
         c
     };
     let volumes = || vec![pod::config_map_volume("config", "loki"), pod::empty_dir("tmp", "1Gi")];
-    let mut objects: Vec<Object> = vec![workload::config_map(
-        "loki",
-        ns,
-        &ring,
-        BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())]),
-    )
-    .into()];
+    let mut objects: Vec<Object> =
+        vec![
+            workload::config_map("loki", ns, &ring, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])).into()
+        ];
     objects.push(
         workload::headless("loki-memberlist", ns, &ring, &[("memberlist", MEMBERLIST_PORT), ("grpc", GRPC_PORT)])
             .into(),
@@ -320,7 +317,12 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
                     &write,
                     loki.write.replicas,
                     "loki-memberlist",
-                    workload::template(&write, vec![container("write", &loki.write.resources)], volumes(), Some(hash.clone())),
+                    workload::template(
+                        &write,
+                        vec![container("write", &loki.write.resources)],
+                        volumes(),
+                        Some(hash.clone()),
+                    ),
                     &loki.write.volume,
                 )
                 .into(),
@@ -333,7 +335,12 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
                     ns,
                     &read,
                     loki.read.replicas,
-                    workload::template(&read, vec![container("read", &loki.read.resources)], read_volumes, Some(hash.clone())),
+                    workload::template(
+                        &read,
+                        vec![container("read", &loki.read.resources)],
+                        read_volumes,
+                        Some(hash.clone()),
+                    ),
                 )
                 .into(),
             );
@@ -344,14 +351,25 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
                     &backend,
                     loki.backend.replicas,
                     "loki-memberlist",
-                    workload::template(&backend, vec![container("backend", &loki.backend.resources)], volumes(), Some(hash.clone())),
+                    workload::template(
+                        &backend,
+                        vec![container("backend", &loki.backend.resources)],
+                        volumes(),
+                        Some(hash.clone()),
+                    ),
                     &loki.backend.volume,
                 )
                 .into(),
             );
-            objects.push(workload::service(object::LOKI_PUSH, ns, &write, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into());
-            objects.push(workload::service(object::LOKI_QUERY, ns, &read, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into());
-            objects.push(workload::service("loki-backend", ns, &backend, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into());
+            objects.push(
+                workload::service(object::LOKI_PUSH, ns, &write, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
+            );
+            objects.push(
+                workload::service(object::LOKI_QUERY, ns, &read, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
+            );
+            objects.push(
+                workload::service("loki-backend", ns, &backend, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
+            );
         }
         LokiMode::Monolithic => {
             let all = meta::selector("loki", "all", &instance);
@@ -368,8 +386,12 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
                 )
                 .into(),
             );
-            objects.push(workload::service(object::LOKI_PUSH, ns, &all, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into());
-            objects.push(workload::service(object::LOKI_QUERY, ns, &all, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into());
+            objects.push(
+                workload::service(object::LOKI_PUSH, ns, &all, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
+            );
+            objects.push(
+                workload::service(object::LOKI_QUERY, ns, &all, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
+            );
         }
     }
     objects.extend(policies(cx, env_name, env, &ring).into_iter().map(Object::from));

@@ -180,7 +180,10 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
         ruler: Ruler { rule_path: format!("{DATA}/rules") },
         activity_tracker: ActivityTracker { filepath: format!("{DATA}/activity.log") },
         memberlist: super::loki::Memberlist {
-            join_members: vec![format!("{}:{MEMBERLIST_PORT}", service_host("mimir-memberlist", &env.monitoring_namespace))],
+            join_members: vec![format!(
+                "{}:{MEMBERLIST_PORT}",
+                service_host("mimir-memberlist", &env.monitoring_namespace)
+            )],
         },
         limits: Limits { max_global_exemplars_per_user: mimir.max_exemplars },
     };
@@ -224,7 +227,8 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
     );
     let objects: Vec<Object> = vec![
         workload::config_map("mimir", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])).into(),
-        workload::headless("mimir-memberlist", ns, &pods, &[("memberlist", MEMBERLIST_PORT), ("grpc", GRPC_PORT)]).into(),
+        workload::headless("mimir-memberlist", ns, &pods, &[("memberlist", MEMBERLIST_PORT), ("grpc", GRPC_PORT)])
+            .into(),
         workload::stateful_set("mimir", ns, &pods, mimir.replicas, "mimir-memberlist", template, &mimir.volume).into(),
         workload::service(object::MIMIR, ns, &pods, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
         policy(cx, env_name, env, &pods).into(),

@@ -170,7 +170,10 @@ pub fn query_clients(_cx: &Context) -> Vec<k8s_openapi::api::networking::v1::Net
 }
 
 /// A backend reaching its environment's S3 gateway.
-pub fn s3_egress(cx: &Context, env: &crate::model::Environment) -> k8s_openapi::api::networking::v1::NetworkPolicyEgressRule {
+pub fn s3_egress(
+    cx: &Context,
+    env: &crate::model::Environment,
+) -> k8s_openapi::api::networking::v1::NetworkPolicyEgressRule {
     let storage = &cx.platform.storage[&env.storage];
     network::allow_out(
         vec![network::in_namespace(&storage.namespace, Some(&seaweedfs::s3_pods(&env.storage, storage)))],
@@ -210,7 +213,10 @@ fn invariants(plan: &Plan) -> Result<(), Diagnostics> {
                 )));
             }
             for problem in pod_spec(o).map(restricted::pod_violations).unwrap_or_default() {
-                problems.push(Diagnostic::error(format!("{} in target `{target}` is not restricted-v2: {problem}", o.key())));
+                problems.push(Diagnostic::error(format!(
+                    "{} in target `{target}` is not restricted-v2: {problem}",
+                    o.key()
+                )));
             }
             if let Object::StatefulSet(s) = o {
                 for claim in s.spec.iter().flat_map(|s| s.volume_claim_templates.iter().flatten()) {
@@ -248,14 +254,11 @@ pub fn pod_spec(o: &Object) -> Option<&k8s_openapi::api::core::v1::PodSpec> {
 
 /// Every container image an object runs.
 pub fn images(o: &Object) -> Vec<String> {
-    pod_spec(o).map(|s| {
-        s.containers
-            .iter()
-            .chain(s.init_containers.iter().flatten())
-            .filter_map(|c| c.image.clone())
-            .collect()
-    })
-    .unwrap_or_default()
+    pod_spec(o)
+        .map(|s| {
+            s.containers.iter().chain(s.init_containers.iter().flatten()).filter_map(|c| c.image.clone()).collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn sha256(text: &str) -> String {

@@ -3,8 +3,8 @@
 //! one of the explicit allows made here.
 
 use k8s_openapi::api::networking::v1::{
-    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
-    NetworkPolicyPort, NetworkPolicySpec,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -33,7 +33,12 @@ pub fn policy(
 
 /// An extra allow for some pods: adds ingress to what their main policy admits (policies are
 /// additive) without touching their egress.
-pub fn ingress_only(name: &str, namespace: &str, pods: &Labels, ingress: Vec<NetworkPolicyIngressRule>) -> NetworkPolicy {
+pub fn ingress_only(
+    name: &str,
+    namespace: &str,
+    pods: &Labels,
+    ingress: Vec<NetworkPolicyIngressRule>,
+) -> NetworkPolicy {
     NetworkPolicy {
         metadata: meta::object(name, namespace, pods),
         spec: Some(NetworkPolicySpec {
@@ -60,19 +65,24 @@ pub fn default_deny(namespace: &str) -> NetworkPolicy {
 }
 
 pub fn tcp(port: u16) -> NetworkPolicyPort {
-    NetworkPolicyPort { port: Some(IntOrString::Int(i32::from(port))), protocol: Some("TCP".to_string()), ..Default::default() }
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(i32::from(port))),
+        protocol: Some("TCP".to_string()),
+        ..Default::default()
+    }
 }
 
 pub fn udp(port: u16) -> NetworkPolicyPort {
-    NetworkPolicyPort { port: Some(IntOrString::Int(i32::from(port))), protocol: Some("UDP".to_string()), ..Default::default() }
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(i32::from(port))),
+        protocol: Some("UDP".to_string()),
+        ..Default::default()
+    }
 }
 
 /// Pods matching `pods` in the policy's own namespace (an empty selector: any pod there).
 pub fn same_namespace(pods: Option<&Labels>) -> NetworkPolicyPeer {
-    NetworkPolicyPeer {
-        pod_selector: Some(pods.map(meta::match_labels).unwrap_or_default()),
-        ..Default::default()
-    }
+    NetworkPolicyPeer { pod_selector: Some(pods.map(meta::match_labels).unwrap_or_default()), ..Default::default() }
 }
 
 /// Pods matching `pods` (any pod if `None`) in the namespace named `namespace`.
@@ -82,7 +92,7 @@ pub fn in_namespace(namespace: &str, pods: Option<&Labels>) -> NetworkPolicyPeer
             meta::NAMESPACE_NAME.to_string(),
             namespace.to_string(),
         )]))),
-        pod_selector: Some(pods.map(meta::match_labels).unwrap_or_else(LabelSelector::default)),
+        pod_selector: Some(pods.map(meta::match_labels).unwrap_or_default()),
         ..Default::default()
     }
 }

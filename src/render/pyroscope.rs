@@ -106,10 +106,19 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
         Some(super::sha256(&config)),
     );
     let objects: Vec<Object> = vec![
-        workload::config_map("pyroscope", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])).into(),
-        workload::headless("pyroscope-headless", ns, &pods, &[("http", HTTP_PORT)]).into(),
-        workload::stateful_set("pyroscope", ns, &pods, pyroscope.replicas, "pyroscope-headless", template, &pyroscope.volume)
+        workload::config_map("pyroscope", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())]))
             .into(),
+        workload::headless("pyroscope-headless", ns, &pods, &[("http", HTTP_PORT)]).into(),
+        workload::stateful_set(
+            "pyroscope",
+            ns,
+            &pods,
+            pyroscope.replicas,
+            "pyroscope-headless",
+            template,
+            &pyroscope.volume,
+        )
+        .into(),
         workload::service(object::PYROSCOPE, ns, &pods, &[("http", HTTP_PORT)]).into(),
         policy(cx, env_name, env, &pods).into(),
     ];
@@ -120,7 +129,8 @@ fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> Net
     let ns = env.monitoring_namespace.as_str();
     let mut clients = super::collectors_of(cx, env_name);
     clients.extend(super::query_clients(cx));
-    let ingress = if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(HTTP_PORT)])] };
+    let ingress =
+        if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(HTTP_PORT)])] };
     let target = cx.target_of_environment(env_name);
     network::policy("pyroscope", ns, pods, ingress, vec![network::dns(target), super::s3_egress(cx, env)])
 }

@@ -78,10 +78,14 @@ pub fn claim_violations(claim: &PersistentVolumeClaim) -> Vec<String> {
     let name = claim.metadata.name.as_deref().unwrap_or("?");
     let spec = claim.spec.as_ref();
     let mut found = Vec::new();
-    if !spec.and_then(|s| s.access_modes.as_ref()).is_some_and(|m| !m.is_empty()) {
+    if spec.and_then(|s| s.access_modes.as_ref()).is_none_or(|m| m.is_empty()) {
         found.push(format!("volume claim `{name}` has no access mode"));
     }
-    if !spec.and_then(|s| s.resources.as_ref()).and_then(|r| r.requests.as_ref()).is_some_and(|r| r.contains_key("storage")) {
+    if !spec
+        .and_then(|s| s.resources.as_ref())
+        .and_then(|r| r.requests.as_ref())
+        .is_some_and(|r| r.contains_key("storage"))
+    {
         found.push(format!("volume claim `{name}` has no size"));
     }
     found
@@ -90,7 +94,9 @@ pub fn claim_violations(claim: &PersistentVolumeClaim) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::{Container, ContainerPort, HostPathVolumeSource, PersistentVolumeClaimSpec, PodSecurityContext, Volume};
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerPort, HostPathVolumeSource, PersistentVolumeClaimSpec, PodSecurityContext, Volume,
+    };
 
     #[test]
     fn the_shared_pod_settings_pass() {
@@ -144,10 +150,16 @@ mod tests {
     #[test]
     fn a_claim_without_size_or_mode_is_reported() {
         let claim = PersistentVolumeClaim {
-            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some("data".into()), ..Default::default() },
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some("data".into()),
+                ..Default::default()
+            },
             spec: Some(PersistentVolumeClaimSpec::default()),
             ..PersistentVolumeClaim::default()
         };
-        assert_eq!(claim_violations(&claim), vec!["volume claim `data` has no access mode", "volume claim `data` has no size"]);
+        assert_eq!(
+            claim_violations(&claim),
+            vec!["volume claim `data` has no access mode", "volume claim `data` has no size"]
+        );
     }
 }

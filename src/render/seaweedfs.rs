@@ -312,7 +312,11 @@ done
 
 /// Internals accept only their own instance's pods; the S3 port also admits the backends of the
 /// environments the instance serves.
-fn policies(cx: &Context, name: &str, storage: &StorageInstance) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicy> {
+fn policies(
+    cx: &Context,
+    name: &str,
+    storage: &StorageInstance,
+) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicy> {
     let ns = storage.namespace.as_str();
     let instance_pods = meta::instance("seaweedfs", name);
     let target = &cx.platform.targets[&storage.target];
@@ -333,6 +337,7 @@ fn policies(cx: &Context, name: &str, storage: &StorageInstance) -> Vec<k8s_open
         }
     }
     let s3_pods = s3_pods(name, storage);
-    let ingress = if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(S3_PORT)])] };
+    let ingress =
+        if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(S3_PORT)])] };
     vec![internal, network::ingress_only(&s3_service(name), ns, &s3_pods, ingress)]
 }

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, SecretKeySelector, Service, ServicePort, ServiceSpec,
-    Volume, VolumeResourceRequirements,
+    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodSpec, PodTemplateSpec, SecretKeySelector, Service, ServicePort, ServiceSpec, Volume, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -19,7 +18,12 @@ use super::pod;
 
 /// A pod template with the restricted security context and a config-hash annotation, so a
 /// changed config rolls the pods.
-pub fn template(pods: &Labels, containers: Vec<Container>, volumes: Vec<Volume>, config_hash: Option<String>) -> PodTemplateSpec {
+pub fn template(
+    pods: &Labels,
+    containers: Vec<Container>,
+    volumes: Vec<Volume>,
+    config_hash: Option<String>,
+) -> PodTemplateSpec {
     let annotations = config_hash.map(|h| BTreeMap::from([("obsc.dev/config-sha256".to_string(), h)]));
     PodTemplateSpec {
         metadata: Some(ObjectMeta { labels: Some(meta::labels(pods)), annotations, ..ObjectMeta::default() }),
