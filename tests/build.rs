@@ -78,7 +78,7 @@ fn build_check_detects_drift() {
 fn targets_lists_every_target() {
     let out = obsc(&["targets"]);
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout), "dev\nprod\ntest\ntools\n");
+    assert_eq!(text(&out.stdout), "dev\nkind\nprod\ntest\ntools\n");
 }
 
 #[test]
@@ -112,4 +112,31 @@ fn namespaced_targets_hold_no_cluster_scoped_objects() {
             }
         }
     }
+}
+
+#[test]
+fn the_kind_target_owns_its_cluster() {
+    let out_dir = tempfile::tempdir().unwrap();
+    assert!(obsc(&["build", "kind", "-o", out_dir.path().to_str().unwrap()]).status.success());
+    let files = emit::read_dir(&out_dir.path().join("kind")).unwrap();
+    let namespaces: Vec<&String> = files.keys().filter(|p| p.starts_with("cluster/namespace-")).collect();
+    assert_eq!(
+        namespaces,
+        vec![
+            "cluster/namespace-demo-partner.yaml",
+            "cluster/namespace-demo-shop.yaml",
+            "cluster/namespace-obsc-monitoring.yaml",
+            "cluster/namespace-obsc-storage.yaml"
+        ]
+    );
+    for ns in namespaces {
+        assert!(text(&files[ns]).contains("pod-security.kubernetes.io/enforce: restricted\n"));
+    }
+    // No SCC assigns IDs on kind: every pod gets fixed non-root ones.
+    let deployment = text(&files["demo-shop/deployment-monitoring-collector.yaml"]);
+    assert!(deployment.contains("runAsUser: 10001\n"), "{deployment}");
+    // The DNS egress follows kind's CoreDNS, not OpenShift's.
+    let policy = text(&files["demo-shop/networkpolicy-monitoring-collector.yaml"]);
+    assert!(policy.contains("kubernetes.io/metadata.name: kube-system"));
+    assert!(policy.contains("port: 53\n"));
 }

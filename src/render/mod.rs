@@ -132,22 +132,7 @@ pub fn render(platform: &Platform, pins: &Pins) -> Result<Plan, Diagnostics> {
 
     for (name, out) in plan.targets.iter_mut() {
         if out.tenancy == Tenancy::Cluster {
-            let namespaces: std::collections::BTreeSet<String> =
-                out.objects.iter().map(|o| o.namespace().to_string()).filter(|n| !n.is_empty()).collect();
-            for ns in namespaces {
-                out.objects.push(
-                    Namespace {
-                        metadata: meta::object(&ns, "", &meta::selector("namespace", "tenancy", name)),
-                        ..Namespace::default()
-                    }
-                    .into(),
-                );
-            }
-            for o in &mut out.objects {
-                if o.kind() == "Namespace" {
-                    o.metadata_mut().namespace = None;
-                }
-            }
+            own_the_cluster(name, out);
         }
     }
     invariants(&plan)?;
@@ -196,6 +181,41 @@ pub fn backend_pods(environment: &str, env: &crate::model::Environment) -> Vec<m
     out
 }
 
+/// A cluster of one's own (kind): obsc creates the Namespaces, enforcing Pod Security
+/// "restricted" on each, and gives pods fixed non-root IDs, because no OpenShift SCC is there to
+/// assign them (an image whose user is root would otherwise be refused by runAsNonRoot).
+fn own_the_cluster(target: &str, out: &mut TargetPlan) {
+    let namespaces: std::collections::BTreeSet<String> =
+        out.objects.iter().map(|o| o.namespace().to_string()).filter(|n| !n.is_empty()).collect();
+    for ns in namespaces {
+        let mut metadata = meta::object(&ns, "", &meta::selector("namespace", "tenancy", target));
+        metadata.namespace = None;
+        if let Some(labels) = metadata.labels.as_mut() {
+            labels.insert("pod-security.kubernetes.io/enforce".to_string(), "restricted".to_string());
+        }
+        out.objects.push(Namespace { metadata, ..Namespace::default() }.into());
+    }
+    for o in &mut out.objects {
+        if let Some(security) = pod_spec_mut(o).and_then(|s| s.security_context.as_mut()) {
+            security.run_as_user = Some(LOCAL_UID);
+            security.run_as_group = Some(LOCAL_UID);
+            security.fs_group = Some(LOCAL_UID);
+        }
+    }
+}
+
+/// The user and group pods run as on a cluster of one's own.
+const LOCAL_UID: i64 = 10001;
+
+fn pod_spec_mut(o: &mut Object) -> Option<&mut k8s_openapi::api::core::v1::PodSpec> {
+    match o {
+        Object::Deployment(d) => d.spec.as_mut().and_then(|s| s.template.spec.as_mut()),
+        Object::StatefulSet(s) => s.spec.as_mut().and_then(|s| s.template.spec.as_mut()),
+        Object::Job(j) => j.spec.as_mut().and_then(|s| s.template.spec.as_mut()),
+        _ => None,
+    }
+}
+
 /// What must hold of every plan, whatever the input: no object twice, nothing cluster-scoped in
 /// a namespaced target, every image pinned by digest.
 fn invariants(plan: &Plan) -> Result<(), Diagnostics> {
@@ -212,7 +232,8 @@ fn invariants(plan: &Plan) -> Result<(), Diagnostics> {
                     o.key()
                 )));
             }
-            for problem in pod_spec(o).map(restricted::pod_violations).unwrap_or_default() {
+            let openshift = out.tenancy == Tenancy::Namespaced;
+            for problem in pod_spec(o).map(|s| restricted::pod_violations(s, openshift)).unwrap_or_default() {
                 problems.push(Diagnostic::error(format!(
                     "{} in target `{target}` is not restricted-v2: {problem}",
                     o.key()

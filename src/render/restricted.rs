@@ -5,14 +5,15 @@
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodSpec};
 
-/// Every way `spec` breaks the rules, as sentences.
-pub fn pod_violations(spec: &PodSpec) -> Vec<String> {
+/// Every way `spec` breaks the rules, as sentences. `openshift`: the namespace-scoped tenancy,
+/// where the SCC assigns IDs and a fixed one is refused.
+pub fn pod_violations(spec: &PodSpec, openshift: bool) -> Vec<String> {
     let mut found = Vec::new();
     let pod = spec.security_context.as_ref();
     if pod.and_then(|p| p.run_as_non_root) != Some(true) {
         found.push("the pod does not set runAsNonRoot: true".to_string());
     }
-    if let Some(p) = pod {
+    if let Some(p) = pod.filter(|_| openshift) {
         // OpenShift assigns UID, GID and fsGroup from the namespace's range; fixed ones are refused.
         if p.run_as_user.is_some() || p.run_as_group.is_some() || p.fs_group.is_some() {
             found.push("the pod fixes runAsUser, runAsGroup or fsGroup".to_string());
@@ -51,7 +52,7 @@ pub fn pod_violations(spec: &PodSpec) -> Vec<String> {
         if caps.and_then(|c| c.add.as_ref()).is_some_and(|a| !a.is_empty()) {
             found.push(format!("container `{name}` adds capabilities"));
         }
-        if sc.is_some_and(|s| s.run_as_user.is_some() || s.run_as_group.is_some()) {
+        if openshift && sc.is_some_and(|s| s.run_as_user.is_some() || s.run_as_group.is_some()) {
             found.push(format!("container `{name}` fixes runAsUser or runAsGroup"));
         }
         let seccomp = sc.and_then(|s| s.seccomp_profile.as_ref()).map(|s| s.type_.as_str()).or(pod_seccomp);
@@ -111,7 +112,7 @@ mod tests {
             volumes: Some(vec![super::super::pod::empty_dir("tmp", "1Mi")]),
             ..PodSpec::default()
         };
-        assert_eq!(pod_violations(&spec), Vec::<String>::new());
+        assert_eq!(pod_violations(&spec, true), Vec::<String>::new());
     }
 
     #[test]
@@ -132,7 +133,7 @@ mod tests {
             ..PodSpec::default()
         };
         assert_eq!(
-            pod_violations(&spec),
+            pod_violations(&spec, true),
             vec![
                 "the pod does not set runAsNonRoot: true",
                 "the pod fixes runAsUser, runAsGroup or fsGroup",
