@@ -93,7 +93,7 @@ impl Graph {
                 nodes: backends,
             });
             for (ns_name, ns) in platform.namespaces.iter().filter(|(_, ns)| &ns.environment == env_name) {
-                let signals = env.signals.overridden_by(&ns.signals);
+                let signals = ns.signals(env);
                 for signal in Signal::ALL {
                     if signals.sends(signal) && env.has(signal.backend()) {
                         graph.edges.push(Edge {

@@ -85,6 +85,11 @@ enum Command {
     },
     /// List the Secrets a target expects to exist (namespace, name, keys, readers).
     Secrets { target: String },
+    /// Print the Helm values (Faro settings, OTEL ConfigMap name) of one service.
+    AppValues {
+        /// `<namespace>/<service>`.
+        service: String,
+    },
     /// List the targets, one per line.
     Targets,
     /// List every image pin and the objects that use it.
@@ -119,8 +124,12 @@ enum Failure {
 
 fn compile(cli: &Cli) -> Result<Compiled, Failure> {
     let compiled = obsc::compile(&cli.platform, &cli.pins).map_err(Failure::Invalid)?;
-    for w in compiled.warnings.warnings() {
-        eprint!("{}", w.render());
+    // Warnings are about the topology: `check` and `build` report them, the commands that only
+    // read the compiled platform stay quiet.
+    if matches!(cli.command, Command::Check | Command::Build { .. }) {
+        for w in compiled.warnings.warnings() {
+            eprint!("{}", w.render());
+        }
     }
     Ok(compiled)
 }
@@ -205,6 +214,26 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                     }
                 }
             }
+            Ok(0)
+        }
+        Command::AppValues { service } => {
+            let compiled = compile(cli)?;
+            let p = &compiled.loaded.platform;
+            let Some((ns_name, svc_name)) = service.split_once('/') else {
+                return Err(Failure::Trouble(format!("name the service as <namespace>/<service>, not `{service}`")));
+            };
+            let ns = p
+                .namespaces
+                .get(ns_name)
+                .ok_or_else(|| Failure::Trouble(format!("`{ns_name}` is not a managed namespace")))?;
+            let svc = ns.services.get(svc_name).ok_or_else(|| {
+                let known: Vec<&str> = ns.services.keys().map(String::as_str).collect();
+                Failure::Trouble(format!(
+                    "namespace `{ns_name}` has no service `{svc_name}` (services: {})",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ))
+            })?;
+            print!("{}", obsc::render::services::values(ns_name, svc_name, svc));
             Ok(0)
         }
         Command::Targets => {

@@ -264,6 +264,63 @@ pub struct ManagedNamespace {
     pub signals: SignalOverrides,
     pub ship_to: Backends,
     pub collector: CollectorOverrides,
+    pub services: BTreeMap<String, Service>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    Python,
+    Nodejs,
+    Java,
+    Go,
+    Dotnet,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Grpc,
+    Http,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub language: Language,
+    pub protocol: Protocol,
+    pub profiling: bool,
+    pub public_url: Option<String>,
+    pub faro: Faro,
+}
+
+/// The seed's Faro values, with its camelCase keys so a chart can take them as they are.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Faro {
+    pub enabled: bool,
+    pub collector_url: String,
+    pub proxy: FaroProxy,
+}
+
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FaroProxy {
+    pub enabled: bool,
+    pub path: String,
+    pub upstream_url: String,
+}
+
+impl ManagedNamespace {
+    /// The signals this namespace's collector handles: the environment's switches, the
+    /// namespace's overrides, and what its services opt in to (Faro, profiles).
+    pub fn signals(&self, env: &Environment) -> Signals {
+        let mut s = env.signals.overridden_by(&self.signals);
+        s.faro |= self.services.values().any(|svc| svc.faro.enabled);
+        s.profiles |= self.services.values().any(|svc| svc.profiling);
+        s
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -54,8 +54,12 @@ fn flows_follow_the_topology() {
     assert!(mermaid.contains("  ns_orders_prod -.->|metrics| mimir_prod\n"));
     assert!(mermaid.contains("  loki_prod -->|S3| storage_seaweedfs_ha\n"));
     assert!(mermaid.contains("  loki_dev -->|S3| storage_seaweedfs_dev\n"));
-    // Phase 3 is off in the shipped platform: no profile flows.
-    assert!(!mermaid.contains("profiles"));
+    // Phase 3 is off in the shipped environments; only kind's profiling service sends profiles.
+    let profiles: Vec<&str> = mermaid.lines().filter(|l| l.contains("|profiles|")).collect();
+    assert_eq!(profiles, vec!["  ns_demo_shop -.->|profiles| pyroscope_kind"]);
+    // Browser telemetry goes where a service opted in.
+    assert!(mermaid.contains("  ns_orders_prod -.->|faro| loki_prod\n"));
+    assert!(!mermaid.contains("  ns_payments_prod -.->|faro|"));
     // No namespace ever ships to another environment.
     for line in mermaid.lines().filter(|l| l.starts_with("  ns_")) {
         let node = line.split_whitespace().next().unwrap();

@@ -10,6 +10,7 @@ mod collector;
 mod names;
 mod retention;
 mod routing;
+mod services;
 mod storage;
 
 use crate::diag::{Diagnostic, Diagnostics};
@@ -25,6 +26,7 @@ pub fn check(loaded: &Loaded) -> Diagnostics {
     collector::check(&mut checker);
     storage::check(&mut checker);
     backends::check(&mut checker);
+    services::check(&mut checker);
     checker.found.sort();
     checker.found
 }

@@ -13,6 +13,7 @@ pub mod pod;
 pub mod pyroscope;
 pub mod restricted;
 pub mod seaweedfs;
+pub mod services;
 pub mod tempo;
 pub mod workload;
 
@@ -79,14 +80,21 @@ pub fn render(platform: &Platform, pins: &Pins) -> Result<Plan, Diagnostics> {
         let c = collector::Collector {
             namespace: ns_name,
             environment: &ns.environment,
-            signals: env.signals.overridden_by(&ns.signals),
+            signals: ns.signals(env),
             default_tier: ns.default_tier.as_deref().unwrap_or(default_tier),
-            faro_origins: Vec::new(),
+            faro_origins: services::faro_origins(&ns.services),
         };
         let (objects, config) = collector::render(&cx, &c);
         let out = plan.targets.get_mut(target).expect("checked: every environment's target is declared");
         out.objects.extend(objects);
         out.config_files.insert(format!("{ns_name}/config/collector.alloy"), config);
+        for (service_name, service) in &ns.services {
+            out.objects.push(services::config_map(&cx, ns_name, service_name, service).into());
+            out.config_files.insert(
+                format!("{ns_name}/values/{service_name}.yaml"),
+                services::values(ns_name, service_name, service),
+            );
+        }
     }
 
     for (name, storage) in &platform.storage {
