@@ -10,6 +10,17 @@ use clap::{Parser, Subcommand};
 use obsc::diag::Diagnostics;
 use obsc::{diff, emit, load, pins, Compiled};
 
+/// Output that never panics: a closed pipe (`obsc pins | head`) just ends the output.
+macro_rules! say {
+    ($($arg:tt)*) => {{ let _ = writeln!(std::io::stdout(), $($arg)*); }};
+}
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{ let _ = write!(std::io::stdout(), $($arg)*); }};
+}
+macro_rules! complain {
+    ($($arg:tt)*) => {{ let _ = write!(std::io::stderr(), $($arg)*); }};
+}
+
 /// Exit codes, as `diff` users expect: 0 fine, 1 the input is invalid (or differs), 2 usage
 /// or environment errors.
 const INVALID: u8 = 1;
@@ -101,15 +112,15 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(Failure::Invalid(d)) => {
-            eprint!("{}", d.render());
+            complain!("{}", d.render());
             ExitCode::from(INVALID)
         }
         Err(Failure::Error(d)) => {
-            eprint!("{}", d.render());
+            complain!("{}", d.render());
             ExitCode::from(TROUBLE)
         }
         Err(Failure::Trouble(message)) => {
-            eprintln!("error: {message}");
+            complain!("error: {message}\n");
             ExitCode::from(TROUBLE)
         }
     }
@@ -128,7 +139,7 @@ fn compile(cli: &Cli) -> Result<Compiled, Failure> {
     // read the compiled platform stay quiet.
     if matches!(cli.command, Command::Check | Command::Build { .. }) {
         for w in compiled.warnings.warnings() {
-            eprint!("{}", w.render());
+            complain!("{}", w.render());
         }
     }
     Ok(compiled)
@@ -140,7 +151,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             let compiled = compile(cli)?;
             let p = &compiled.loaded.platform;
             let objects: usize = compiled.plan.targets.values().map(|t| t.objects.len()).sum();
-            println!(
+            say!(
                 "ok: {} environments, {} managed namespaces, {} targets, {objects} objects",
                 p.environments.len(),
                 p.namespaces.len(),
@@ -162,7 +173,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             emit::write(out, &rendered)
                 .map_err(|e| Failure::Trouble(format!("cannot write `{}`: {e}", out.display())))?;
             for (name, files) in &rendered {
-                println!("{}: {} files", Path::new(out).join(name).display(), files.len());
+                say!("{}: {} files", Path::new(out).join(name).display(), files.len());
             }
             Ok(0)
         }
@@ -179,15 +190,15 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             }
             let diff = diff::compare(target, objects, against).map_err(Failure::Error)?;
             match format {
-                DiffFormat::Text => print!("{}", diff.render(use_color(cli))),
-                DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&diff).unwrap_or_default()),
+                DiffFormat::Text => say_raw!("{}", diff.render(use_color(cli))),
+                DiffFormat::Json => say!("{}", serde_json::to_string_pretty(&diff).unwrap_or_default()),
             }
             Ok(if diff.is_empty() { 0 } else { INVALID })
         }
         Command::Graph { format } => {
             let compiled = compile(cli)?;
             let graph = obsc::graph::Graph::of(&compiled.loaded.platform);
-            print!(
+            say_raw!(
                 "{}",
                 match format {
                     GraphFormat::Mermaid => graph.mermaid(),
@@ -201,16 +212,16 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             let chosen = choose_targets(&compiled, std::slice::from_ref(target), false)?;
             let expected = obsc::secrets::of_target(&compiled.loaded.platform, &chosen[0]);
             if expected.is_empty() {
-                println!("target `{target}` expects no Secrets");
+                say!("target `{target}` expects no Secrets");
             }
             for s in expected {
-                println!("{}/{}", s.namespace, s.name);
-                println!("    keys:    {}", s.keys.join(", "));
-                println!("    read by: {}", s.readers.join(", "));
-                println!("    holds:   {}", s.purpose);
+                say!("{}/{}", s.namespace, s.name);
+                say!("    keys:    {}", s.keys.join(", "));
+                say!("    read by: {}", s.readers.join(", "));
+                say!("    holds:   {}", s.purpose);
                 if let Some(hint) = &s.hint {
                     for line in hint.lines() {
-                        println!("    {line}");
+                        say!("    {line}");
                     }
                 }
             }
@@ -233,7 +244,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                     if known.is_empty() { "none".to_string() } else { known.join(", ") }
                 ))
             })?;
-            print!("{}", obsc::render::services::values(ns_name, svc_name, svc));
+            say_raw!("{}", obsc::render::services::values(ns_name, svc_name, svc));
             Ok(0)
         }
         Command::Targets => {
@@ -257,12 +268,12 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             for (name, pin) in &compiled.pins.images {
                 let reference = pin.reference();
                 let used = users.get(&reference).map(Vec::as_slice).unwrap_or_default();
-                println!("{name}  {reference}");
+                say!("{name}  {reference}");
                 if used.is_empty() {
-                    println!("    (not used by any target)");
+                    say!("    (not used by any target)");
                 }
                 for u in used {
-                    println!("    {u}");
+                    say!("    {u}");
                 }
             }
             Ok(0)
@@ -301,14 +312,14 @@ fn check_render(
             .into_iter()
             .collect();
         if diff.is_empty() && other_changed.is_empty() {
-            println!("{}: up to date", dir.display());
+            say!("{}: up to date", dir.display());
             continue;
         }
         stale = true;
-        println!("{}: stale", dir.display());
-        print!("{}", diff.render(use_color(cli)));
+        say!("{}: stale", dir.display());
+        say_raw!("{}", diff.render(use_color(cli)));
         for p in other_changed {
-            println!("  file differs: {p}");
+            say!("  file differs: {p}");
         }
     }
     Ok(if stale { INVALID } else { 0 })

@@ -140,3 +140,51 @@ fn the_kind_target_owns_its_cluster() {
     assert!(policy.contains("kubernetes.io/metadata.name: kube-system"));
     assert!(policy.contains("port: 53\n"));
 }
+
+#[test]
+fn a_missing_pin_fails_the_build_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pins = std::fs::read_to_string(root().join("nix/pins.nix")).unwrap();
+    // Drop the loki entry: its three lines.
+    let start = pins.find("    loki = {").unwrap();
+    let end = start + pins[start..].find("};\n").unwrap() + 3;
+    let without_loki = format!("{}{}", &pins[..start], &pins[end..]);
+    let pins_file = dir.path().join("pins.nix");
+    std::fs::write(&pins_file, without_loki).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = obsc(&["--pins", pins_file.to_str().unwrap(), "build", "--all", "-o", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: image `loki` is not pinned\n   = help: add `images.loki = { repository, tag, digest }` to the pins file\n1 error\n"
+    );
+    assert!(!out_dir.exists());
+}
+
+#[test]
+fn pins_lists_every_image_with_its_users() {
+    let out = obsc(&["pins"]);
+    assert!(out.status.success());
+    let listing = text(&out.stdout);
+    assert!(listing.starts_with(
+        "alloy  docker.io/grafana/alloy:v1.18.1@sha256:0f4434c92b3e6cdac38bb129b344e1790c246f7b6e2eaffcc16a5fa363240e33\n    dev: Deployment/monitoring-collector in orders-dev\n"
+    ));
+    assert!(listing.contains("    tools: StatefulSet/seaweedfs-ha-master in ca7f8f-tools\n"));
+}
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_obsc"))
+        .current_dir(root())
+        .arg("pins")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
