@@ -115,6 +115,7 @@ pub(crate) struct KvStore {
     pub store: &'static str,
 }
 
+/// `dns+` makes dskit resolve the headless Service to every member's address.
 #[derive(Serialize)]
 pub(crate) struct Memberlist {
     pub join_members: Vec<String>,
@@ -227,7 +228,7 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
             ring: Ring { kvstore: KvStore { store: "memberlist" } },
         },
         memberlist: Memberlist {
-            join_members: vec![format!("{}:{MEMBERLIST_PORT}", service_host("loki-memberlist", ns))],
+            join_members: vec![format!("dns+{}:{MEMBERLIST_PORT}", service_host("loki-memberlist", ns))],
         },
         schema_config: SchemaConfig {
             configs: vec![PeriodConfig {

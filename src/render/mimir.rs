@@ -181,7 +181,7 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
         activity_tracker: ActivityTracker { filepath: format!("{DATA}/activity.log") },
         memberlist: super::loki::Memberlist {
             join_members: vec![format!(
-                "{}:{MEMBERLIST_PORT}",
+                "dns+{}:{MEMBERLIST_PORT}",
                 service_host("mimir-memberlist", &env.monitoring_namespace)
             )],
         },
