@@ -283,7 +283,12 @@ fn bucket_job(cx: &Context, name: &str, storage: &StorageInstance, masters: &[St
     let pods = meta::selector("seaweedfs", "buckets", name);
     let mut c = pod::container("create-buckets", &cx.image("seaweedfs"));
     c.command = Some(vec!["/bin/sh".to_string(), "-c".to_string(), CREATE_BUCKETS.to_string()]);
-    c.env = Some(vec![workload::env("MASTERS", &masters.join(",")), workload::env("BUCKETS", &list)]);
+    c.env = Some(vec![
+        workload::env("MASTERS", &masters.join(",")),
+        workload::env("BUCKETS", &list),
+        // `weed shell` keeps a history file in $HOME; the root filesystem is read-only.
+        workload::env("HOME", "/tmp"),
+    ]);
     c.resources = Some(pod::resources(&storage.resources));
     c.volume_mounts = Some(vec![pod::mount("tmp", "/tmp", false)]);
     let mut template = workload::template(&pods, vec![c], vec![tmp()], None);
