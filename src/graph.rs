@@ -48,15 +48,6 @@ fn id(parts: &[&str]) -> String {
     parts.join("_").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
 }
 
-fn title(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Loki => "Loki",
-        Backend::Tempo => "Tempo",
-        Backend::Mimir => "Mimir",
-        Backend::Pyroscope => "Pyroscope",
-    }
-}
-
 impl Graph {
     pub fn of(platform: &Platform) -> Graph {
         let mut graph = Graph::default();
@@ -83,7 +74,7 @@ impl Graph {
                 .filter(|b| env.has(*b))
                 .map(|b| Node {
                     id: id(&[b.as_str(), env_name]),
-                    label: format!("{} {}", title(b), b.instance(env_name)),
+                    label: format!("{} {}", b.title(), b.instance(env_name)),
                     shape: Shape::Box,
                 })
                 .collect();

@@ -102,6 +102,16 @@ impl Backend {
         }
     }
 
+    /// The product's name, for messages and drawings.
+    pub fn title(self) -> &'static str {
+        match self {
+            Backend::Loki => "Loki",
+            Backend::Tempo => "Tempo",
+            Backend::Mimir => "Mimir",
+            Backend::Pyroscope => "Pyroscope",
+        }
+    }
+
     /// The instance name a namespace's `ship_to` uses: `loki-prod`.
     pub fn instance(self, environment: &str) -> String {
         format!("{}-{environment}", self.as_str())

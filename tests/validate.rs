@@ -17,17 +17,19 @@ fn obsc(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap()
 }
 
+/// The object files of every target under `dir`: exactly what each kustomization.yaml lists
+/// (the config and values files beside them are not Kubernetes objects).
 fn yaml_objects(dir: &Path, out: &mut Vec<PathBuf>) {
+    let kustomization = dir.join("kustomization.yaml");
+    if kustomization.is_file() {
+        let text = std::fs::read_to_string(&kustomization).unwrap();
+        out.extend(text.lines().filter_map(|l| l.strip_prefix("- ")).map(|r| dir.join(r)));
+        return;
+    }
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n != "config") {
-                yaml_objects(&path, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "yaml")
-            && path.file_name().is_some_and(|n| n != "kustomization.yaml")
-        {
-            out.push(path);
+            yaml_objects(&path, out);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! and only to backends that exist.
 
 use super::{and_list, Checker};
-use crate::names::{Backend, Signal};
+use crate::names::Signal;
 
 pub(super) fn check(c: &mut Checker) {
     let p = c.platform;
@@ -24,7 +24,7 @@ pub(super) fn check(c: &mut Checker) {
                     format!(
                         "environment `{env_name}` sends {} but has no {}",
                         signal.as_str(),
-                        title(signal.backend())
+                        signal.backend().title()
                     ),
                     format!(
                         "add `{} = {{}}` to environment `{env_name}` or switch `signals.{}` off",
@@ -55,7 +55,7 @@ pub(super) fn check(c: &mut Checker) {
                         "namespace `{ns_name}` sends {} but environment `{}` has no {}",
                         signal.as_str(),
                         ns.environment,
-                        title(signal.backend())
+                        signal.backend().title()
                     ),
                     format!(
                         "add `{} = {{}}` to environment `{}` or set `signals.{} = false`",
@@ -105,17 +105,8 @@ fn backend_choice(c: &mut Checker, ns_name: &str, env_name: &str, signal: Signal
             c.error(
                 &path,
                 format!("namespace `{ns_name}` ships {} to `{chosen}`, which does not exist", signal.as_str()),
-                format!("{} instances: {}", title(backend), and_list(&known)),
+                format!("{} instances: {}", backend.title(), and_list(&known)),
             )
         }
-    }
-}
-
-fn title(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Loki => "Loki",
-        Backend::Tempo => "Tempo",
-        Backend::Mimir => "Mimir",
-        Backend::Pyroscope => "Pyroscope",
     }
 }

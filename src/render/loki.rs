@@ -16,7 +16,7 @@ use super::{network, pod, workload, Context};
 use crate::model::{Environment, Loki, LokiMode, Resources};
 use crate::names::{object, period_hours, service_host, Backend};
 use crate::plan::Object;
-use crate::secrets::{self, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use crate::secrets;
 
 pub const HTTP_PORT: u16 = 3100;
 pub const GRPC_PORT: u16 = 9095;
@@ -272,30 +272,23 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
     let ring = meta::instance("loki", &instance);
     let credentials = secrets::s3_credentials(cx.platform, env_name, Backend::Loki);
     let container = |target: &str, resources: &Resources| {
-        let mut c = pod::container("loki", &cx.image("loki"));
-        c.args = Some(vec![
-            format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"),
-            // `${S3_...}` in the config come from the Secret through the environment.
-            "-config.expand-env=true".to_string(),
-            format!("-target={target}"),
-        ]);
-        c.env = Some(vec![
-            workload::secret_env("S3_ACCESS_KEY_ID", &credentials.name, ACCESS_KEY_ID),
-            workload::secret_env("S3_SECRET_ACCESS_KEY", &credentials.name, SECRET_ACCESS_KEY),
-        ]);
-        c.ports = Some(vec![
-            pod::port("http", HTTP_PORT, "TCP"),
-            pod::port("grpc", GRPC_PORT, "TCP"),
-            pod::port("memberlist", MEMBERLIST_PORT, "TCP"),
-        ]);
-        c.readiness_probe = Some(pod::http_probe("/ready", "http", 10));
-        c.resources = Some(pod::resources(resources));
-        c.volume_mounts = Some(vec![
-            pod::mount("config", CONFIG_DIR, true),
-            pod::mount("data", DATA, false),
-            pod::mount("tmp", "/tmp", false),
-        ]);
-        c
+        workload::backend_container(
+            "loki",
+            &cx.image("loki"),
+            vec![
+                format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"),
+                "-config.expand-env=true".to_string(),
+                format!("-target={target}"),
+            ],
+            &credentials,
+            &[("http", HTTP_PORT), ("grpc", GRPC_PORT), ("memberlist", MEMBERLIST_PORT)],
+            resources,
+            vec![
+                pod::mount("config", CONFIG_DIR, true),
+                pod::mount("data", DATA, false),
+                pod::mount("tmp", "/tmp", false),
+            ],
+        )
     };
     let volumes = || vec![pod::config_map_volume("config", "loki"), pod::empty_dir("tmp", "1Gi")];
     let mut objects: Vec<Object> =

@@ -13,7 +13,7 @@ use super::{network, pod, workload, Context};
 use crate::model::Environment;
 use crate::names::{object, service_host, Backend};
 use crate::plan::Object;
-use crate::secrets::{self, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use crate::secrets;
 
 pub const HTTP_PORT: u16 = 8080;
 pub const GRPC_PORT: u16 = 9095;
@@ -196,29 +196,20 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
     let pods = pods(env_name);
     let config = config_text(cx, env_name, env);
     let credentials = secrets::s3_credentials(cx.platform, env_name, Backend::Mimir);
-    let mut c = pod::container("mimir", &cx.image("mimir"));
-    c.args = Some(vec![
-        format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"),
-        "-config.expand-env=true".to_string(),
-        // `all` leaves the alertmanager out; it has a bucket of its own here.
-        "-target=all,alertmanager".to_string(),
-    ]);
-    c.env = Some(vec![
-        workload::secret_env("S3_ACCESS_KEY_ID", &credentials.name, ACCESS_KEY_ID),
-        workload::secret_env("S3_SECRET_ACCESS_KEY", &credentials.name, SECRET_ACCESS_KEY),
-    ]);
-    c.ports = Some(vec![
-        pod::port("http", HTTP_PORT, "TCP"),
-        pod::port("grpc", GRPC_PORT, "TCP"),
-        pod::port("memberlist", MEMBERLIST_PORT, "TCP"),
-    ]);
-    c.readiness_probe = Some(pod::http_probe("/ready", "http", 10));
-    c.resources = Some(pod::resources(&mimir.resources));
-    c.volume_mounts = Some(vec![
-        pod::mount("config", CONFIG_DIR, true),
-        pod::mount("data", DATA, false),
-        pod::mount("tmp", "/tmp", false),
-    ]);
+    let c = workload::backend_container(
+        "mimir",
+        &cx.image("mimir"),
+        vec![
+            format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"),
+            "-config.expand-env=true".to_string(),
+            // `all` leaves the alertmanager out; it has a bucket of its own here.
+            "-target=all,alertmanager".to_string(),
+        ],
+        &credentials,
+        &[("http", HTTP_PORT), ("grpc", GRPC_PORT), ("memberlist", MEMBERLIST_PORT)],
+        &mimir.resources,
+        vec![pod::mount("config", CONFIG_DIR, true), pod::mount("data", DATA, false), pod::mount("tmp", "/tmp", false)],
+    );
     let template = workload::template(
         &pods,
         vec![c],

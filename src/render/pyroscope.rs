@@ -11,7 +11,7 @@ use super::{network, pod, workload, Context};
 use crate::model::Environment;
 use crate::names::{object, service_host, Backend};
 use crate::plan::Object;
-use crate::secrets::{self, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use crate::secrets;
 
 pub const HTTP_PORT: u16 = 4040;
 const CONFIG_DIR: &str = "/etc/pyroscope";
@@ -77,23 +77,22 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
     let pods = pods(env_name);
     let config = config_text(cx, env_name, env);
     let credentials = secrets::s3_credentials(cx.platform, env_name, Backend::Pyroscope);
-    let mut c = pod::container("pyroscope", &cx.image("pyroscope"));
-    c.args = Some(vec![format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"), "-config.expand-env=true".to_string()]);
-    c.env = Some(vec![
-        workload::secret_env("S3_ACCESS_KEY_ID", &credentials.name, ACCESS_KEY_ID),
-        workload::secret_env("S3_SECRET_ACCESS_KEY", &credentials.name, SECRET_ACCESS_KEY),
-    ]);
-    c.ports = Some(vec![pod::port("http", HTTP_PORT, "TCP")]);
-    c.readiness_probe = Some(pod::http_probe("/ready", "http", 10));
-    c.resources = Some(pod::resources(&pyroscope.resources));
-    // The image declares /data, /data-compactor and /data-metastore; each must be writable.
-    c.volume_mounts = Some(vec![
-        pod::mount("config", CONFIG_DIR, true),
-        pod::mount("data", "/data", false),
-        pod::mount("compactor", "/data-compactor", false),
-        pod::mount("metastore", "/data-metastore", false),
-        pod::mount("tmp", "/tmp", false),
-    ]);
+    let c = workload::backend_container(
+        "pyroscope",
+        &cx.image("pyroscope"),
+        vec![format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"), "-config.expand-env=true".to_string()],
+        &credentials,
+        &[("http", HTTP_PORT)],
+        &pyroscope.resources,
+        // The image declares /data, /data-compactor and /data-metastore; each must be writable.
+        vec![
+            pod::mount("config", CONFIG_DIR, true),
+            pod::mount("data", "/data", false),
+            pod::mount("compactor", "/data-compactor", false),
+            pod::mount("metastore", "/data-metastore", false),
+            pod::mount("tmp", "/tmp", false),
+        ],
+    );
     let template = workload::template(
         &pods,
         vec![c],

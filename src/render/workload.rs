@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSpec, PodTemplateSpec, SecretKeySelector, Service, ServicePort, ServiceSpec, Volume, VolumeResourceRequirements,
+    PodSpec, PodTemplateSpec, SecretKeySelector, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -15,6 +16,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{self, Labels};
 use super::pod;
+use crate::model::Resources;
+use crate::secrets::{SecretRef, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 
 /// A pod template with the restricted security context and a config-hash annotation, so a
 /// changed config rolls the pods.
@@ -145,6 +148,31 @@ pub fn secret_env(var: &str, secret: &str, key: &str) -> EnvVar {
         }),
         ..EnvVar::default()
     }
+}
+
+/// A backend's container: its config file and flags, S3 keys from its credentials Secret
+/// (the config refers to them as `${S3_ACCESS_KEY_ID}` and `${S3_SECRET_ACCESS_KEY}`, expanded by
+/// `-config.expand-env`), its ports, a `/ready` probe, and the given mounts.
+pub fn backend_container(
+    name: &str,
+    image: &str,
+    args: Vec<String>,
+    credentials: &SecretRef,
+    ports: &[(&str, u16)],
+    resources: &Resources,
+    mounts: Vec<VolumeMount>,
+) -> Container {
+    let mut c = pod::container(name, image);
+    c.args = Some(args);
+    c.env = Some(vec![
+        secret_env("S3_ACCESS_KEY_ID", &credentials.name, ACCESS_KEY_ID),
+        secret_env("S3_SECRET_ACCESS_KEY", &credentials.name, SECRET_ACCESS_KEY),
+    ]);
+    c.ports = Some(ports.iter().map(|(port_name, port)| pod::port(port_name, *port, "TCP")).collect());
+    c.readiness_probe = Some(pod::http_probe("/ready", "http", 10));
+    c.resources = Some(pod::resources(resources));
+    c.volume_mounts = Some(mounts);
+    c
 }
 
 /// The pod's own name, for flags that need a stable per-pod address.
