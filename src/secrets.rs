@@ -146,7 +146,7 @@ pub fn grafana(name: &str, g: &crate::model::Grafana) -> Vec<SecretRef> {
             TOKEN,
             format!("bearer token for the Thanos querier {}", thanos.url),
             Some(
-                "a ServiceAccount token allowed to view metrics (role `view`, or `cluster-monitoring-view` where granted) \n\
+                "a ServiceAccount token allowed to view metrics (role `view`, or `cluster-monitoring-view` where granted)\n\
                  in every managed namespace, e.g. from a Secret of type kubernetes.io/service-account-token"
                     .to_string(),
             ),

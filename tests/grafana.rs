@@ -146,3 +146,31 @@ fn the_role_mapping_reaches_grafana_as_jmespath() {
     assert_eq!(password["valueFrom"]["secretKeyRef"]["name"], "grafana-db");
     assert!(deployment["spec"]["replicas"].is_null(), "the HPA owns the replica count");
 }
+
+#[test]
+fn secrets_lists_what_grafana_reads() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_obsc"))
+        .current_dir(root())
+        .args(["secrets", "test"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (secret, key) in [
+        ("grafana-db", "password"),
+        ("grafana-oauth", "client_secret"),
+        ("grafana-redis", "password"),
+        ("grafana-thanos", "token"),
+    ] {
+        let at = text.find(&format!("ca7f8f-test/{secret}\n")).unwrap_or_else(|| panic!("{secret} listed:\n{text}"));
+        assert!(text[at..].lines().nth(1).unwrap().ends_with(key), "{secret} has key {key}");
+    }
+    // kind's Grafana has no Redis password and no Thanos.
+    let kind = std::process::Command::new(env!("CARGO_BIN_EXE_obsc"))
+        .current_dir(root())
+        .args(["secrets", "kind"])
+        .output()
+        .unwrap();
+    let kind = String::from_utf8_lossy(&kind.stdout);
+    assert!(kind.contains("obsc-monitoring/grafana-db\n") && !kind.contains("grafana-thanos"));
+}
