@@ -11,12 +11,15 @@ cargo build --release --quiet
 bin=target/release/obsc
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Dashboard directories are read relative to the parent of the platform file's directory.
+mkdir -p "$work/environments"
+ln -s "$PWD/dashboards" "$work/dashboards"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10 100 1000)
 
 printf '%-8s %-10s %-12s %-10s\n' "N" "wall_s" "peak_rss_MB" "files"
 for n in "${sizes[@]}"; do
-  platform="$work/platform-$n.ncl"
+  platform="$work/environments/platform-$n.ncl"
   {
     echo "(import \"$PWD/environments/platform.ncl\") & { namespaces = {"
     envs=(dev test prod)

@@ -115,6 +115,26 @@ impl Graph {
                 }
             }
         }
+        for (name, g) in &platform.grafana {
+            let node = id(&["grafana", name]);
+            graph.groups.push(Group {
+                id: id(&["grafana_group", name]),
+                label: format!("{} (Grafana {name})", g.namespace),
+                nodes: vec![Node { id: node.clone(), label: format!("Grafana {name}"), shape: Shape::Box }],
+            });
+            for (env_name, env) in platform.environments.iter().filter(|(e, _)| g.environments.contains(e)) {
+                for backend in [Backend::Loki, Backend::Tempo, Backend::Mimir, Backend::Pyroscope] {
+                    if env.has(backend) {
+                        graph.edges.push(Edge {
+                            from: node.clone(),
+                            to: id(&[backend.as_str(), env_name]),
+                            label: "queries".to_string(),
+                            dashed: false,
+                        });
+                    }
+                }
+            }
+        }
         let mut by_namespace: std::collections::BTreeMap<&str, Vec<Node>> = Default::default();
         for (name, storage) in &platform.storage {
             by_namespace.entry(&storage.namespace).or_default().push(Node {

@@ -5,6 +5,7 @@
 
 pub mod buckets;
 pub mod check;
+pub mod dashboards;
 pub mod diag;
 pub mod diff;
 pub mod emit;
@@ -47,10 +48,14 @@ pub fn compile(platform: &Path, pins_file: &Path) -> Result<Compiled, Diagnostic
             return Err(all);
         }
     };
-    let found = check::check(&loaded);
+    let mut loaded = loaded;
+    let (dashboards, mut found) = dashboards::read(platform, &loaded.platform, &loaded.sources);
+    loaded.dashboards = dashboards;
+    found.0.extend(check::check(&loaded).0);
+    found.sort();
     if found.has_errors() {
         return Err(found);
     }
-    let plan = render::render(&loaded.platform, &pins)?;
+    let plan = render::render(&loaded.platform, &pins, &loaded.dashboards)?;
     Ok(Compiled { loaded, pins, plan, warnings: found })
 }

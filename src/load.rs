@@ -25,6 +25,8 @@ pub const DEFAULT_PLATFORM: &str = "environments/platform.ncl";
 pub struct Loaded {
     pub platform: Platform,
     pub sources: SourceMap,
+    /// Dashboard files of the Grafanas' directories (filled by [`crate::compile`]).
+    pub dashboards: crate::dashboards::Files,
 }
 
 /// Field path -> source location of the value (and of the field name, for record keys).
@@ -32,6 +34,9 @@ pub struct Loaded {
 pub struct SourceMap {
     values: HashMap<String, Location>,
     keys: HashMap<String, Location>,
+    /// Every string value of the platform and its field path, in document order (for rules about
+    /// all values, such as "no inline secrets").
+    pub strings: Vec<(Vec<String>, String)>,
 }
 
 impl SourceMap {
@@ -100,8 +105,9 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
         Ok(json) => json,
         Err(e) => return fail(Diagnostic::error(format!("the platform cannot be exported as data: {e}"))),
     };
+    collect_strings(&json, &mut Vec::new(), &mut sources.strings);
     match serde_path_to_error::deserialize::<_, Platform>(json) {
-        Ok(platform) => Ok(Loaded { platform, sources }),
+        Ok(platform) => Ok(Loaded { platform, sources, dashboards: Default::default() }),
         Err(e) => {
             let segments: Vec<String> = e
                 .path()
@@ -120,6 +126,27 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
                     .help("compare the field with its contract in modules/; obsc rejects fields it does not know"),
             )
         }
+    }
+}
+
+fn collect_strings(value: &serde_json::Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
+    match value {
+        serde_json::Value::String(s) => out.push((path.clone(), s.clone())),
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                path.push(i.to_string());
+                collect_strings(v, path, out);
+                path.pop();
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                path.push(k.clone());
+                collect_strings(v, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 

@@ -29,6 +29,9 @@ pub struct Platform {
     pub environments: BTreeMap<String, Environment>,
     pub namespaces: BTreeMap<String, ManagedNamespace>,
     pub collector: Collector,
+    /// Grafanas by name; none is fine.
+    #[serde(default)]
+    pub grafana: BTreeMap<String, Grafana>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -344,4 +347,124 @@ pub struct CollectorPorts {
     pub otlp_http: u16,
     pub faro: u16,
     pub pyroscope: u16,
+}
+
+/// A Grafana organisation role (the Nickel enum `'Admin | 'Editor | 'Viewer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub enum GrafanaRole {
+    Admin,
+    Editor,
+    Viewer,
+}
+
+impl GrafanaRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrafanaRole::Admin => "Admin",
+            GrafanaRole::Editor => "Editor",
+            GrafanaRole::Viewer => "Viewer",
+        }
+    }
+}
+
+/// A Grafana (modules/grafana.ncl).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grafana {
+    pub target: String,
+    pub namespace: String,
+    pub environments: Vec<String>,
+    pub hostname: String,
+    pub root_url: String,
+    pub replicas: Autoscaling,
+    pub resources: Resources,
+    pub database: Database,
+    pub redis: Redis,
+    pub keycloak: Keycloak,
+    pub thanos: Option<Thanos>,
+    pub dashboards: Dashboards,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaling {
+    pub min: u32,
+    pub max: u32,
+    pub cpu_target_percent: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SslMode {
+    #[serde(rename = "disable")]
+    Disable,
+    #[serde(rename = "require")]
+    Require,
+    #[serde(rename = "verify-ca")]
+    VerifyCa,
+    #[serde(rename = "verify-full")]
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub host: String,
+    pub port: u16,
+    pub name: String,
+    pub user: String,
+    pub secret: String,
+    pub ssl_mode: SslMode,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redis {
+    pub address: String,
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keycloak {
+    pub realm_url: String,
+    pub client_id: String,
+    pub client_secret_secret: String,
+    pub scopes: Vec<String>,
+    pub role_mapping: Vec<RoleMapping>,
+    pub default_role: Option<GrafanaRole>,
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMapping {
+    pub keycloak_role: String,
+    pub grafana_role: GrafanaRole,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thanos {
+    pub url: String,
+    pub namespace: String,
+    pub token_secret: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboards {
+    pub directory: Option<String>,
+    pub folder: String,
+    pub extra_namespaces: Vec<String>,
 }

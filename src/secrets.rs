@@ -26,6 +26,10 @@ pub struct SecretRef {
 /// Keys of a backend's S3 credentials Secret.
 pub const ACCESS_KEY_ID: &str = "access_key_id";
 pub const SECRET_ACCESS_KEY: &str = "secret_access_key";
+/// Keys of Grafana's Secrets.
+pub const PASSWORD: &str = "password";
+pub const CLIENT_SECRET: &str = "client_secret";
+pub const TOKEN: &str = "token";
 /// Key of a storage instance's identities file.
 pub const S3_IDENTITIES: &str = "s3.json";
 
@@ -98,6 +102,55 @@ pub fn of_target(platform: &Platform, target: &str) -> Vec<SecretRef> {
             }
         }
     }
+    for (name, g) in &platform.grafana {
+        if g.target == target {
+            out.extend(grafana(name, g));
+        }
+    }
     out.sort();
+    out.dedup();
+    out
+}
+
+/// The Secrets a Grafana reads: database password, OAuth client secret, and where configured the
+/// Redis password and the Thanos querier token.
+pub fn grafana(name: &str, g: &crate::model::Grafana) -> Vec<SecretRef> {
+    let secret = |secret: &str, key: &'static str, purpose: String, hint: Option<String>| SecretRef {
+        namespace: g.namespace.clone(),
+        name: secret.to_string(),
+        keys: vec![key],
+        readers: vec![format!("grafana ({name})")],
+        purpose,
+        hint,
+    };
+    let mut out = vec![
+        secret(
+            &g.database.secret,
+            PASSWORD,
+            format!("password of PostgreSQL user `{}` on {}:{}", g.database.user, g.database.host, g.database.port),
+            None,
+        ),
+        secret(
+            &g.keycloak.client_secret_secret,
+            CLIENT_SECRET,
+            format!("OAuth client secret of Keycloak client `{}` ({})", g.keycloak.client_id, g.keycloak.realm_url),
+            None,
+        ),
+    ];
+    if let Some(redis) = &g.redis.secret {
+        out.push(secret(redis, PASSWORD, format!("password of Redis at {}", g.redis.address), None));
+    }
+    if let Some(thanos) = &g.thanos {
+        out.push(secret(
+            &thanos.token_secret,
+            TOKEN,
+            format!("bearer token for the Thanos querier {}", thanos.url),
+            Some(
+                "a ServiceAccount token allowed to view metrics (role `view`, or `cluster-monitoring-view` where granted)\n\
+                 in every managed namespace, e.g. from a Secret of type kubernetes.io/service-account-token"
+                    .to_string(),
+            ),
+        ));
+    }
     out
 }

@@ -7,9 +7,11 @@
 
 mod backends;
 mod collector;
+mod grafana;
 mod names;
 mod retention;
 mod routing;
+mod secrets;
 mod services;
 mod storage;
 
@@ -19,7 +21,12 @@ use crate::model::Platform;
 
 /// Runs every rule over the platform.
 pub fn check(loaded: &Loaded) -> Diagnostics {
-    let mut checker = Checker { platform: &loaded.platform, sources: &loaded.sources, found: Diagnostics::default() };
+    let mut checker = Checker {
+        platform: &loaded.platform,
+        sources: &loaded.sources,
+        dashboards: &loaded.dashboards,
+        found: Diagnostics::default(),
+    };
     names::check(&mut checker);
     retention::check(&mut checker);
     routing::check(&mut checker);
@@ -27,6 +34,8 @@ pub fn check(loaded: &Loaded) -> Diagnostics {
     storage::check(&mut checker);
     backends::check(&mut checker);
     services::check(&mut checker);
+    grafana::check(&mut checker);
+    secrets::check(&mut checker);
     checker.found.sort();
     checker.found
 }
@@ -35,6 +44,7 @@ pub fn check(loaded: &Loaded) -> Diagnostics {
 pub(crate) struct Checker<'a> {
     pub platform: &'a Platform,
     pub sources: &'a SourceMap,
+    pub dashboards: &'a crate::dashboards::Files,
     pub found: Diagnostics,
 }
 

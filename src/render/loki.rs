@@ -415,7 +415,7 @@ fn policies(cx: &Context, env_name: &str, env: &Environment, ring: &Labels) -> V
             vec![network::allow_in(collectors, vec![network::tcp(HTTP_PORT)])],
         ));
     }
-    let queriers = super::query_clients(cx);
+    let queriers = super::query_clients(cx, env_name);
     if !queriers.is_empty() {
         out.push(network::ingress_only(
             "loki-query",

@@ -241,7 +241,7 @@ fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> Net
     if !pushers.is_empty() {
         ingress.push(network::allow_in(pushers, vec![network::tcp(HTTP_PORT)]));
     }
-    let queriers = super::query_clients(cx);
+    let queriers = super::query_clients(cx, env_name);
     if !queriers.is_empty() {
         ingress.push(network::allow_in(queriers, vec![network::tcp(HTTP_PORT)]));
     }

@@ -5,6 +5,7 @@
 
 pub mod alloy;
 pub mod collector;
+pub mod grafana;
 pub mod loki;
 pub mod meta;
 pub mod mimir;
@@ -47,11 +48,11 @@ impl Context<'_> {
 }
 
 /// The images the renderers use, by their key in the pins file.
-pub const IMAGES: &[&str] = &["alloy", "loki", "tempo", "mimir", "pyroscope", "seaweedfs"];
+pub const IMAGES: &[&str] = &["alloy", "loki", "tempo", "mimir", "pyroscope", "seaweedfs", "grafana", "k8s-sidecar"];
 
 /// Renders every target. Fails only on a missing image pin or a broken plan invariant; input
 /// errors were the checker's to report.
-pub fn render(platform: &Platform, pins: &Pins) -> Result<Plan, Diagnostics> {
+pub fn render(platform: &Platform, pins: &Pins, dashboards: &crate::dashboards::Files) -> Result<Plan, Diagnostics> {
     let mut problems = Diagnostics::default();
     for image in IMAGES {
         if pins.image(image).is_none() {
@@ -129,10 +130,24 @@ pub fn render(platform: &Platform, pins: &Pins) -> Result<Plan, Diagnostics> {
             out.config_files.insert(format!("{ns}/config/pyroscope.yaml"), config);
         }
     }
+    for (name, g) in &platform.grafana {
+        owned.entry(g.target.clone()).or_default().insert(g.namespace.clone());
+        let files =
+            g.dashboards.directory.as_ref().and_then(|d| dashboards.get(d)).map(Vec::as_slice).unwrap_or_default();
+        let rendered = grafana::render(&cx, name, g, files);
+        for (target, object) in rendered.objects {
+            if let Some(out) = plan.targets.get_mut(&target) {
+                out.objects.push(object);
+            }
+        }
+        if let Some(out) = plan.targets.get_mut(&g.target) {
+            out.config_files.extend(rendered.config_files);
+        }
+    }
     // The namespaces obsc owns whole start from deny-all. Managed namespaces belong to their
     // teams: there only the collector's own policy applies.
     for (target, namespaces) in owned {
-        let out = plan.targets.get_mut(&target).expect("declared");
+        let Some(out) = plan.targets.get_mut(&target) else { continue };
         for ns in namespaces {
             out.objects.push(network::default_deny(&ns).into());
         }
@@ -157,9 +172,9 @@ pub fn collectors_of(cx: &Context, environment: &str) -> Vec<k8s_openapi::api::n
         .collect()
 }
 
-/// Who queries the backends' read paths (the shared Grafana, when the platform has one).
-pub fn query_clients(_cx: &Context) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer> {
-    Vec::new()
+/// Who queries the backends' read paths of an environment: the Grafanas that serve it.
+pub fn query_clients(cx: &Context, environment: &str) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicyPeer> {
+    grafana::clients_of(cx.platform, environment)
 }
 
 /// A backend reaching its environment's S3 gateway.

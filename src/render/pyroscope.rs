@@ -127,7 +127,7 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
 fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> NetworkPolicy {
     let ns = env.monitoring_namespace.as_str();
     let mut clients = super::collectors_of(cx, env_name);
-    clients.extend(super::query_clients(cx));
+    clients.extend(super::query_clients(cx, env_name));
     let ingress =
         if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(HTTP_PORT)])] };
     let target = cx.target_of_environment(env_name);

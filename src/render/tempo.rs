@@ -117,7 +117,20 @@ struct Compaction {
 
 #[derive(Serialize)]
 struct MetricsGenerator {
+    processor: Processor,
     storage: GeneratorStorage,
+}
+
+#[derive(Serialize)]
+struct Processor {
+    span_metrics: SpanMetrics,
+}
+
+/// Span metrics carry the namespace (OpenTelemetry resource attribute `k8s.namespace.name`,
+/// label `k8s_namespace_name`), so Grafana's environment overview can show spans per namespace.
+#[derive(Serialize)]
+struct SpanMetrics {
+    dimensions: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -153,6 +166,7 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
     let tempo = env.tempo.as_ref().expect("rendered only where Tempo exists");
     let storage = &cx.platform.storage[&env.storage];
     let generator = env.mimir.is_some().then(|| MetricsGenerator {
+        processor: Processor { span_metrics: SpanMetrics { dimensions: vec!["k8s.namespace.name"] } },
         storage: GeneratorStorage {
             path: format!("{DATA}/generator/wal"),
             remote_write: vec![RemoteWrite { url: mimir::push_url(&env.monitoring_namespace), send_exemplars: true }],
@@ -248,7 +262,7 @@ fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> Net
     if !collectors.is_empty() {
         ingress.push(network::allow_in(collectors, vec![network::tcp(OTLP_GRPC_PORT), network::tcp(OTLP_HTTP_PORT)]));
     }
-    let queriers = super::query_clients(cx);
+    let queriers = super::query_clients(cx, env_name);
     if !queriers.is_empty() {
         ingress.push(network::allow_in(queriers, vec![network::tcp(HTTP_PORT)]));
     }
