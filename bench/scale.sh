@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 bin=target/release/obsc
-work=$(mktemp -d)
+# BENCH_DIR picks the filesystem the output goes to (e.g. /dev/shm to leave the disk out).
+work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/obsc-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # Dashboard directories are read relative to the parent of the platform file's directory.
 mkdir -p "$work/environments"
@@ -34,6 +35,8 @@ for n in "${sizes[@]}"; do
   peak=0
   for run in 1 2 3; do
     rm -rf "$work/out"
+    # Let the filesystem finish the previous run's deletions first: they are not this run's cost.
+    sync
     /usr/bin/time -f '%e %M' -o "$work/time" "$bin" --platform "$platform" build --all -o "$work/out" >/dev/null 2>"$work/stderr" || {
       cat "$work/stderr" >&2
       exit 1

@@ -72,19 +72,21 @@ pub fn write(out: &Path, targets: &BTreeMap<String, Files>) -> io::Result<()> {
     let staged: Vec<(PathBuf, PathBuf)> =
         targets.keys().map(|name| (out.join(format!(".{name}.obsc-new-{pid}")), out.join(name))).collect();
     let result = (|| {
+        let mut jobs: Vec<(PathBuf, &[u8])> = Vec::new();
         for ((staging, _), files) in staged.iter().zip(targets.values()) {
             if staging.exists() {
                 fs::remove_dir_all(staging)?;
             }
-            for (path, bytes) in files {
-                let file = staging.join(path);
-                if let Some(parent) = file.parent() {
-                    fs::create_dir_all(parent)?;
-                }
-                fs::write(&file, bytes)?;
+            // Each directory once, before any file: far fewer syscalls than per file.
+            let dirs: std::collections::BTreeSet<PathBuf> =
+                files.keys().filter_map(|p| staging.join(p).parent().map(Path::to_path_buf)).collect();
+            fs::create_dir_all(staging)?;
+            for dir in dirs {
+                fs::create_dir_all(dir)?;
             }
+            jobs.extend(files.iter().map(|(path, bytes)| (staging.join(path), bytes.as_slice())));
         }
-        Ok(())
+        write_files(&jobs)
     })();
     if let Err(e) = result {
         for (staging, _) in &staged {
@@ -106,6 +108,22 @@ pub fn write(out: &Path, targets: &BTreeMap<String, Files>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes the files from a few threads: creating a file costs the filesystem far more than
+/// writing its bytes, and creations in different directories overlap well.
+fn write_files(jobs: &[(PathBuf, &[u8])]) -> io::Result<()> {
+    const WRITERS: usize = 8;
+    let chunk = jobs.len().div_ceil(WRITERS).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().try_for_each(|(path, bytes)| fs::write(path, bytes))))
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("a writer thread failed"))))
+    })
 }
 
 /// Reads a directory the way [`write`] lays it out (for `build --check`).
