@@ -4,16 +4,13 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, PodSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
-};
+use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::alloy::{self, Block, Config, Reference, Value};
 use super::meta::{self, Labels};
-use super::{loki, mimir, network, pod, pyroscope, tempo, Context};
+use super::{loki, mimir, network, pod, pyroscope, tempo, workload, Context};
 use crate::model::{CollectorPorts, Signals};
 use crate::names::object::{COLLECTOR, COLLECTOR_SERVICE};
 use crate::plan::Object;
@@ -174,27 +171,7 @@ pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
     let mut objects: Vec<Object> =
         vec![account.into(), role.into(), binding.into(), config_map.into(), deployment.into()];
     if !receivers.is_empty() {
-        let service = Service {
-            metadata: meta::object(COLLECTOR_SERVICE, ns, &pods),
-            spec: Some(ServiceSpec {
-                type_: Some("ClusterIP".to_string()),
-                selector: Some(pods.clone()),
-                ports: Some(
-                    receivers
-                        .iter()
-                        .map(|(name, port)| ServicePort {
-                            name: Some(name.to_string()),
-                            port: i32::from(*port),
-                            target_port: Some(IntOrString::String(name.to_string())),
-                            protocol: Some("TCP".to_string()),
-                            ..ServicePort::default()
-                        })
-                        .collect(),
-                ),
-                ..ServiceSpec::default()
-            }),
-            ..Service::default()
-        };
+        let service = workload::service(COLLECTOR_SERVICE, ns, &pods, &receivers);
         objects.push(service.into());
     }
     objects.push(network_policy(cx, c, &pods, &receivers).into());
