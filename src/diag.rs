@@ -98,7 +98,7 @@ impl Diagnostic {
         if let Some(location) = &self.location {
             out.push_str(&format!("  --> {location}\n"));
         }
-        if let Some(field) = &self.field {
+        if let Some(field) = self.field.as_ref().filter(|f| !f.is_empty()) {
             out.push_str(&format!("   = field: {field}\n"));
         }
         if let Some(help) = &self.help {

@@ -100,12 +100,27 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let mut sources = SourceMap::default();
     let mut walker = Walker { table: program.pos_table(), files: &files, sources: &mut sources, path: Vec::new() };
     walker.walk(&value);
+    let top = walker.location(value.pos(program.pos_table()));
 
     let json = match serde_json::to_value(&value) {
         Ok(json) => json,
         Err(e) => return fail(Diagnostic::error(format!("the platform cannot be exported as data: {e}"))),
     };
     collect_strings(&json, &mut Vec::new(), &mut sources.strings);
+    if !json.is_object() {
+        let what = match &json {
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::Bool(_) => "a boolean",
+            _ => "null",
+        };
+        return fail(
+            Diagnostic::error(format!("the platform evaluates to {what}, not a record"))
+                .at(top, "")
+                .help("the platform file must evaluate to the platform record, e.g. `(...) | platform.Platform` as in environments/platform.ncl"),
+        );
+    }
     match serde_path_to_error::deserialize::<_, Platform>(json) {
         Ok(platform) => Ok(Loaded { platform, sources, dashboards: Default::default() }),
         Err(e) => {
