@@ -20,6 +20,23 @@ pub(super) fn check(c: &mut Checker) {
         label(c, &["namespaces", name], "namespace");
     }
 
+    // Instances sharing a namespace name their objects `<instance>-<role>`: an instance called
+    // `<other>-<something>` would collide with its neighbour's objects.
+    for (name, instance) in &p.storage {
+        for (other, neighbour) in &p.storage {
+            if other != name && neighbour.namespace == instance.namespace && name.starts_with(&format!("{other}-")) {
+                c.name_error(
+                    &["storage", name],
+                    format!(
+                        "storage instance `{name}` shares namespace `{}` with `{other}`, whose objects are named `{other}-...`",
+                        instance.namespace
+                    ),
+                    format!("rename `{name}` so it does not start with `{other}-`, or give it its own namespace"),
+                );
+            }
+        }
+    }
+
     // Every namespace renders into exactly one target and plays one role there, so that the
     // objects obsc puts in it never collide with another role's.
     let mut owners: BTreeMap<&str, Vec<Owner>> = BTreeMap::new();
