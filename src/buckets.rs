@@ -12,19 +12,39 @@ pub struct Bucket {
     pub name: String,
     pub backend: Backend,
     pub environment: String,
-    pub purpose: &'static str,
+    pub purpose: Purpose,
     /// The SeaweedFS instance it lives on: its environment's.
     pub storage: String,
 }
 
+/// What a bucket holds: the `{purpose}` of `dts-{type}-{env}-{purpose}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Purpose {
+    Chunks,
+    Blocks,
+    Ruler,
+    Alertmanager,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Chunks => "chunks",
+            Purpose::Blocks => "blocks",
+            Purpose::Ruler => "ruler",
+            Purpose::Alertmanager => "alertmanager",
+        }
+    }
+}
+
 /// What each backend keeps in object storage. Loki's `admin` bucket of the original design is
 /// only used by Grafana Enterprise Logs, so it is not here.
-pub fn purposes(backend: Backend) -> &'static [&'static str] {
+pub fn purposes(backend: Backend) -> &'static [Purpose] {
     match backend {
-        Backend::Loki => &["chunks", "ruler"],
-        Backend::Tempo => &["blocks"],
-        Backend::Mimir => &["blocks", "ruler", "alertmanager"],
-        Backend::Pyroscope => &["blocks"],
+        Backend::Loki => &[Purpose::Chunks, Purpose::Ruler],
+        Backend::Tempo => &[Purpose::Blocks],
+        Backend::Mimir => &[Purpose::Blocks, Purpose::Ruler, Purpose::Alertmanager],
+        Backend::Pyroscope => &[Purpose::Blocks],
     }
 }
 
@@ -35,9 +55,9 @@ pub fn of_environment(name: &str, env: &Environment) -> Vec<Bucket> {
         if !env.has(backend) {
             continue;
         }
-        for purpose in purposes(backend) {
+        for &purpose in purposes(backend) {
             out.push(Bucket {
-                name: bucket(backend, name, purpose),
+                name: bucket(backend, name, purpose.as_str()),
                 backend,
                 environment: name.to_string(),
                 purpose,
@@ -56,6 +76,6 @@ pub fn of_platform(platform: &Platform) -> Vec<Bucket> {
 }
 
 /// The bucket a backend of an environment uses for a purpose.
-pub fn name(backend: Backend, environment: &str, purpose: &str) -> String {
-    bucket(backend, environment, purpose)
+pub fn name(backend: Backend, environment: &str, purpose: Purpose) -> String {
+    bucket(backend, environment, purpose.as_str())
 }

@@ -1,5 +1,7 @@
-//! Dashboards: JSON files from a directory of the project, and the ones obsc generates from the
-//! topology (an overview per environment). Both become ConfigMaps the Grafana sidecar collects.
+//! Dashboards: the hand-written JSON files of a directory of the project, read once with the
+//! datasource references each one makes (so the checker can prove they resolve). They become
+//! ConfigMaps the Grafana sidecar collects; the dashboards obsc generates are the renderer's
+//! (`render::grafana::dashboards`). The only place besides `load` that sees JSON values.
 //!
 //! A directory is read relative to the project root, the parent of the platform file's
 //! directory (`environments/platform.ncl` -> `.`), so `dashboards/` sits beside `environments/`.
@@ -7,26 +9,24 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::diag::{field_path, Diagnostic, Diagnostics, Location};
 use crate::load::SourceMap;
-use crate::model::{Grafana, Platform};
-use crate::names::{is_dns_label, Backend};
-use crate::render::grafana::{backend_uid, managed_namespaces, thanos_uid, MAX_UID};
+use crate::model::Platform;
+use crate::names::is_dns_label;
 
-/// The schema version obsc writes generated dashboards in.
-pub const SCHEMA_VERSION: u32 = 41;
-
-/// One dashboard, ready for a ConfigMap.
+/// One dashboard file, ready for a ConfigMap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
     /// The ConfigMap suffix and file name stem: a DNS label.
     pub name: String,
     pub folder: String,
     pub text: String,
-    /// Where it was read from (`None`: generated).
-    pub source: Option<String>,
+    /// Where it was read from.
+    pub source: String,
+    /// The concrete datasources it names, each once, in document order.
+    pub references: Vec<Reference>,
 }
 
 /// Dashboards read from disk, by the directory as the topology writes it.
@@ -55,7 +55,7 @@ pub fn read(platform_file: &Path, platform: &Platform, sources: &SourceMap) -> (
             Err(e) => {
                 problems.push(
                     Diagnostic::error(format!("cannot read dashboard directory `{}`: {e}", path.display()))
-                        .at(sources.value(&field), crate::load::field_path(&field))
+                        .at(sources.value(&field), field_path(&field))
                         .help("the directory is relative to the project root, the parent of the platform file's directory"),
                 );
                 continue;
@@ -84,28 +84,30 @@ pub fn read(platform_file: &Path, platform: &Platform, sources: &SourceMap) -> (
             match serde_json::from_str::<Value>(&text) {
                 Err(e) => problems.push(
                     Diagnostic::error(format!("dashboard `{shown}` is not valid JSON: {e}"))
-                        .at(at(e.line(), e.column()), crate::load::field_path(&field))
+                        .at(at(e.line(), e.column()), field_path(&field))
                         .help("export the dashboard from Grafana as JSON (Share > Export) and save it unchanged"),
                 ),
                 Ok(Value::Object(map)) if map.get("title").is_some_and(Value::is_string) => {
                     if !is_dns_label(&format!("grafana-dashboard-{stem}")) {
                         problems.push(
                             Diagnostic::error(format!("dashboard file name `{stem}` cannot name a ConfigMap"))
-                                .at(at(1, 1), crate::load::field_path(&field))
+                                .at(at(1, 1), field_path(&field))
                                 .help("name the file with lowercase letters, digits and '-' (at most 45)"),
                         );
                         continue;
                     }
+                    let references = references(&Value::Object(map), &text);
                     found.push(Dashboard {
                         name: stem,
                         folder: g.dashboards.folder.clone(),
                         text,
-                        source: Some(shown),
+                        source: shown,
+                        references,
                     });
                 }
                 Ok(_) => problems.push(
                     Diagnostic::error(format!("dashboard `{shown}` is not a dashboard: no `title`"))
-                        .at(at(1, 1), crate::load::field_path(&field))
+                        .at(at(1, 1), field_path(&field))
                         .help("a dashboard file is one JSON object with at least `title` and `panels`"),
                 ),
             }
@@ -115,23 +117,34 @@ pub fn read(platform_file: &Path, platform: &Platform, sources: &SourceMap) -> (
     (files, problems)
 }
 
-/// A datasource reference inside a dashboard.
+/// A datasource reference inside a dashboard file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
     /// The UID (or, in old dashboards, the name) it names.
     pub target: String,
+    /// Where it is first written (1-based).
+    pub line: u32,
+    pub column: u32,
 }
 
-/// Every concrete datasource a dashboard names, in document order. Template variables (`$ds`,
-/// `${ds}`), Grafana's built-in ones (`-- Grafana --`, `-- Mixed --`, `-- Dashboard --`,
-/// `grafana`) and empty values name no provisioned datasource and are skipped.
-pub fn references(dashboard: &Value) -> Vec<Reference> {
-    let mut out = Vec::new();
-    walk(dashboard, &mut out);
-    out
+/// Every concrete datasource a dashboard names, each once, in document order. Template
+/// variables (`$ds`, `${ds}`), Grafana's built-in ones (`-- Grafana --`, `-- Mixed --`,
+/// `-- Dashboard --`, `grafana`) and empty values name no provisioned datasource and are skipped.
+pub fn references(dashboard: &Value, text: &str) -> Vec<Reference> {
+    let mut targets = Vec::new();
+    walk(dashboard, &mut targets);
+    let mut seen = std::collections::BTreeSet::new();
+    targets
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .map(|target| {
+            let (line, column) = position_of(text, &format!("\"{target}\""));
+            Reference { target, line, column }
+        })
+        .collect()
 }
 
-fn walk(value: &Value, out: &mut Vec<Reference>) {
+fn walk(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
@@ -142,7 +155,7 @@ fn walk(value: &Value, out: &mut Vec<Reference>) {
                         _ => None,
                     };
                     if let Some(target) = named.filter(|t| concrete(t)) {
-                        out.push(Reference { target: target.to_string() });
+                        out.push(target.to_string());
                     }
                 }
                 walk(v, out);
@@ -162,7 +175,7 @@ fn concrete(target: &str) -> bool {
 }
 
 /// Line and column of the first place `needle` occurs in `text` (1-based), for diagnostics.
-pub fn position_of(text: &str, needle: &str) -> (u32, u32) {
+fn position_of(text: &str, needle: &str) -> (u32, u32) {
     match text.find(needle) {
         Some(at) => {
             let before = &text[..at];
@@ -174,115 +187,11 @@ pub fn position_of(text: &str, needle: &str) -> (u32, u32) {
     }
 }
 
-// ---- generated dashboards ----
-
-fn uid_of(kind: &str, name: &str) -> String {
-    format!("obsc-{kind}-{name}").chars().take(MAX_UID).collect()
-}
-
-fn ds(kind: &str, uid: &str) -> Value {
-    json!({ "type": kind, "uid": uid })
-}
-
-fn timeseries(id: u32, title: &str, datasource: Value, expr: &str, x: u32, y: u32) -> Value {
-    json!({
-        "id": id,
-        "type": "timeseries",
-        "title": title,
-        "datasource": datasource.clone(),
-        "gridPos": { "h": 6, "w": 8, "x": x, "y": y },
-        "targets": [{ "refId": "A", "datasource": datasource, "expr": expr }],
-    })
-}
-
-/// The overview of one environment: a row per managed namespace with its collector's health
-/// (Thanos: the collector Deployment's available replicas), its log rate (Loki) and its span
-/// rate (Mimir span metrics from Tempo's generator).
-pub fn environment_overview(platform: &Platform, grafana: &Grafana, environment: &str) -> Option<Dashboard> {
-    let env = platform.environments.get(environment)?;
-    let loki = ds("loki", &backend_uid(Backend::Loki, environment));
-    let mimir = env.mimir.is_some().then(|| ds("prometheus", &backend_uid(Backend::Mimir, environment)));
-    let mut panels = Vec::new();
-    let mut id = 1;
-    let mut y = 0;
-    let served = managed_namespaces(platform, grafana);
-    for (ns, _) in
-        platform.namespaces.iter().filter(|(n, ns)| ns.environment == environment && served.contains(&n.as_str()))
-    {
-        panels.push(json!({
-            "id": id,
-            "type": "row",
-            "title": format!("{ns}"),
-            "collapsed": false,
-            "gridPos": { "h": 1, "w": 24, "x": 0, "y": y },
-            "panels": [],
-        }));
-        id += 1;
-        y += 1;
-        if grafana.thanos.is_some() {
-            panels.push(timeseries(
-                id,
-                "Collector replicas available",
-                ds("prometheus", &thanos_uid(ns)),
-                &format!(
-                    "sum(kube_deployment_status_replicas_available{{namespace=\"{ns}\", deployment=\"{}\"}})",
-                    crate::names::object::COLLECTOR
-                ),
-                0,
-                y,
-            ));
-            id += 1;
-        }
-        panels.push(timeseries(
-            id,
-            "Log lines per second",
-            loki.clone(),
-            &format!("sum(rate({{namespace=\"{ns}\"}}[5m]))"),
-            8,
-            y,
-        ));
-        id += 1;
-        if let Some(mimir) = &mimir {
-            panels.push(timeseries(
-                id,
-                "Spans per second",
-                mimir.clone(),
-                &format!("sum(rate(traces_spanmetrics_calls_total{{k8s_namespace_name=\"{ns}\"}}[5m]))"),
-                16,
-                y,
-            ));
-            id += 1;
-        }
-        y += 6;
-    }
-    let dashboard = json!({
-        "uid": uid_of("env", environment),
-        "title": format!("Environment {environment}"),
-        "description": "Generated by obsc from the platform topology: edit the topology, not this dashboard.",
-        "tags": ["obsc", "environment"],
-        "schemaVersion": SCHEMA_VERSION,
-        "editable": false,
-        "time": { "from": "now-6h", "to": "now" },
-        "refresh": "1m",
-        "panels": panels,
-    });
-    let text = serde_json::to_string_pretty(&dashboard).ok()? + "\n";
-    Some(Dashboard { name: format!("env-{environment}"), folder: "Environments".to_string(), text, source: None })
-}
-
-/// Every dashboard obsc generates for a Grafana.
-pub fn generated(platform: &Platform, grafana: &Grafana) -> Vec<Dashboard> {
-    platform
-        .environments
-        .keys()
-        .filter(|e| grafana.environments.contains(e))
-        .filter_map(|e| environment_overview(platform, grafana, e))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use serde_json::json;
 
     #[test]
     fn references_skip_variables_and_builtins() {
@@ -295,7 +204,7 @@ mod tests {
             ],
             "annotations": { "list": [{ "datasource": { "type": "grafana", "uid": "grafana" } }] },
         });
-        let found: Vec<String> = references(&d).into_iter().map(|r| r.target).collect();
+        let found: Vec<String> = references(&d, "").into_iter().map(|r| r.target).collect();
         assert_eq!(found, vec!["loki-prod", "mimir-prod"]);
     }
 

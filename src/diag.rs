@@ -12,6 +12,25 @@
 
 use std::fmt;
 
+/// A field path as Nickel and Nix write it: `namespaces.orders-dev.environment`, quoting the
+/// segments that are not plain identifiers (`targets."my.target"`). The one spelling of a path
+/// in every diagnostic.
+pub fn field_path(segments: &[&str]) -> String {
+    segments.iter().fold(String::new(), |path, segment| join_field(&path, segment))
+}
+
+/// `path` with one more segment.
+pub fn join_field(path: &str, segment: &str) -> String {
+    let plain = segment.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && segment.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''));
+    let segment = if plain { segment.to_string() } else { format!("{segment:?}") };
+    if path.is_empty() {
+        segment
+    } else {
+        format!("{path}.{segment}")
+    }
+}
+
 /// A place in a source file, 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {

@@ -93,8 +93,8 @@ pub fn compare(target: &str, rendered: &[Object], against: &Path) -> Result<Obje
         match theirs.get(key) {
             None => diff.added.push(key.clone()),
             Some(old) if old != value => {
-                let old_text = crate::emit::yaml(old).unwrap_or_default();
-                let new_text = crate::emit::yaml(value).unwrap_or_default();
+                let old_text = crate::serial::yaml(old).unwrap_or_default();
+                let new_text = crate::serial::yaml(value).unwrap_or_default();
                 let text = TextDiff::from_lines(&old_text, &new_text)
                     .unified_diff()
                     .context_radius(3)

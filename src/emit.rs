@@ -9,22 +9,11 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-use serde_saphyr::SerializerOptions;
-
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan::{Object, TargetPlan};
 
 /// A rendered target: relative path -> bytes.
 pub type Files = BTreeMap<String, Vec<u8>>;
-
-/// The YAML text of any serializable value, in obsc's one YAML style.
-pub fn yaml<T: Serialize>(value: &T) -> Result<String, String> {
-    let mut options = SerializerOptions::default();
-    // Long one-line strings (JMESPath, URLs) stay on one line instead of being folded.
-    options.folded_wrap_chars = usize::MAX / 2;
-    serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())
-}
 
 /// Where an object's file goes inside its target directory: `<namespace>/<kind>-<name>.yaml`,
 /// cluster-scoped objects under `cluster/`.
@@ -38,7 +27,7 @@ pub fn files(target: &TargetPlan) -> Result<Files, Diagnostics> {
     let mut files = Files::new();
     let mut problems = Diagnostics::default();
     for o in &target.objects {
-        match yaml(o) {
+        match crate::serial::yaml(o) {
             Ok(text) => {
                 files.insert(object_path(o), text.into_bytes());
             }

@@ -9,14 +9,18 @@ pub mod dashboards;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod facts;
 pub mod graph;
 pub mod load;
 pub mod model;
 pub mod names;
+pub mod nixdata;
+pub mod period;
 pub mod pins;
 pub mod plan;
 pub mod render;
 pub mod secrets;
+pub mod serial;
 
 use std::path::Path;
 
@@ -28,6 +32,8 @@ use plan::Plan;
 #[derive(Debug)]
 pub struct Compiled {
     pub loaded: Loaded,
+    /// The dashboard files of the Grafanas' directories.
+    pub dashboards: dashboards::Files,
     pub pins: pins::Pins,
     pub plan: Plan,
     /// Things worth knowing that do not stop the build (e.g. a deprecated Loki mode).
@@ -48,14 +54,12 @@ pub fn compile(platform: &Path, pins_file: &Path) -> Result<Compiled, Diagnostic
             return Err(all);
         }
     };
-    let mut loaded = loaded;
     let (dashboards, mut found) = dashboards::read(platform, &loaded.platform, &loaded.sources);
-    loaded.dashboards = dashboards;
-    found.0.extend(check::check(&loaded).0);
+    found.0.extend(check::check(&loaded.platform, &loaded.sources, &dashboards).0);
     found.sort();
     if found.has_errors() {
         return Err(found);
     }
-    let plan = render::render(&loaded.platform, &pins, &loaded.dashboards)?;
-    Ok(Compiled { loaded, pins, plan, warnings: found })
+    let plan = render::render(&loaded.platform, &pins, &dashboards)?;
+    Ok(Compiled { loaded, dashboards, pins, plan, warnings: found })
 }

@@ -14,7 +14,7 @@ use nickel_lang_core::files::Files;
 use nickel_lang_core::position::{PosTable, TermPos};
 use nickel_lang_core::program::{Program, ProgramBuilder};
 
-use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::diag::{field_path, Diagnostic, Diagnostics, Location};
 use crate::model::Platform;
 
 /// The platform file obsc evaluates when none is given.
@@ -25,8 +25,6 @@ pub const DEFAULT_PLATFORM: &str = "environments/platform.ncl";
 pub struct Loaded {
     pub platform: Platform,
     pub sources: SourceMap,
-    /// Dashboard files of the Grafanas' directories (filled by [`crate::compile`]).
-    pub dashboards: crate::dashboards::Files,
 }
 
 /// Field path -> source location of the value (and of the field name, for record keys).
@@ -54,25 +52,6 @@ impl SourceMap {
     pub fn key(&self, path: &[&str]) -> Option<Location> {
         self.keys.get(&field_path(path)).cloned().or_else(|| self.value(path))
     }
-}
-
-/// A field path as Nickel would write it: `namespaces.orders-dev.environment`, quoting segments
-/// that are not plain identifiers (`targets."my.target"`).
-pub fn field_path(segments: &[&str]) -> String {
-    let mut out = String::new();
-    for (i, segment) in segments.iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        let plain = segment.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '\'');
-        if plain {
-            out.push_str(segment);
-        } else {
-            out.push_str(&format!("{segment:?}"));
-        }
-    }
-    out
 }
 
 /// Evaluates `path` and all it imports; every problem comes back as diagnostics.
@@ -122,7 +101,7 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
         );
     }
     match serde_path_to_error::deserialize::<_, Platform>(json) {
-        Ok(platform) => Ok(Loaded { platform, sources, dashboards: Default::default() }),
+        Ok(platform) => Ok(Loaded { platform, sources }),
         Err(e) => {
             let segments: Vec<String> = e
                 .path()

@@ -244,7 +244,9 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                     if known.is_empty() { "none".to_string() } else { known.join(", ") }
                 ))
             })?;
-            say_raw!("{}", obsc::render::services::values(ns_name, svc_name, svc));
+            let values = obsc::render::services::values(ns_name, svc_name, svc)
+                .map_err(|d| Failure::Error(obsc::diag::Diagnostics(vec![*d])))?;
+            say_raw!("{values}");
             Ok(0)
         }
         Command::Targets => {
@@ -260,7 +262,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (target, plan) in &compiled.plan.targets {
                 for o in &plan.objects {
-                    for image in obsc::render::images(o) {
+                    for image in o.images() {
                         users.entry(image).or_default().push(format!("{target}: {}", o.key()));
                     }
                 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::names::{Backend, Signal};
+use crate::period::Period;
 
 /// A Nickel enum tag such as `'namespaced`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -52,14 +53,15 @@ pub struct ClusterDns {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
+    /// One of `tiers` (the checker insists).
+    pub default_tier: String,
     pub tiers: BTreeMap<String, Tier>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
-    pub period: String,
-    pub default: bool,
+    pub period: Period,
     pub description: Option<String>,
 }
 
@@ -142,7 +144,8 @@ pub struct Environment {
     pub storage: String,
     pub ha_storage: bool,
     pub signals: Signals,
-    pub retention: BTreeMap<String, String>,
+    /// Tier name -> this environment's period for it.
+    pub retention: BTreeMap<String, Period>,
     pub loki: Loki,
     pub tempo: Option<Tempo>,
     pub mimir: Option<Mimir>,
@@ -215,7 +218,7 @@ pub struct StatelessTier {
 pub struct Tempo {
     pub replicas: u32,
     pub volume: String,
-    pub retention: String,
+    pub retention: Period,
     pub resources: Resources,
 }
 

@@ -38,19 +38,6 @@ pub fn is_bucket_name(s: &str) -> bool {
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
 }
 
-/// Hours in a retention period written as `744h`, `31d` or `4w`; `None` if it is not one.
-pub fn period_hours(s: &str) -> Option<u64> {
-    let (number, unit) = s.split_at(s.len().checked_sub(1)?);
-    let n: u64 = number.parse().ok()?;
-    let per = match unit {
-        "h" => 1,
-        "d" => 24,
-        "w" => 24 * 7,
-        _ => return None,
-    };
-    n.checked_mul(per)
-}
-
 /// The telemetry signals that go to a backend, in the order obsc lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Signal {
@@ -133,6 +120,15 @@ pub fn bucket(backend: Backend, environment: &str, purpose: &str) -> String {
     format!("dts-{}-{environment}-{purpose}", backend.bucket_type())
 }
 
+/// The stream label that carries a log line's retention tier: set by the collector from the
+/// pod's label of the same name, matched by Loki's `retention_stream` selectors.
+pub const LOG_SOURCE_LABEL: &str = "log_source";
+
+/// The ConfigMap a service's pods load with `envFrom`: `otel-<service>`.
+pub fn otel_config_map(service: &str) -> String {
+    format!("otel-{service}")
+}
+
 /// Names of the objects and Services obsc renders, in one place.
 pub mod object {
     /// The collector Deployment (and its ServiceAccount, Role, ConfigMap...) in a managed namespace.
@@ -176,16 +172,6 @@ mod tests {
         assert!(is_label_value("a.b_c"));
         assert!(!is_label_value("partner team"));
         assert!(!is_label_value("-x"));
-    }
-
-    #[test]
-    fn periods() {
-        assert_eq!(period_hours("744h"), Some(744));
-        assert_eq!(period_hours("31d"), Some(744));
-        assert_eq!(period_hours("2w"), Some(336));
-        assert_eq!(period_hours("12x"), None);
-        assert_eq!(period_hours(""), None);
-        assert_eq!(period_hours("h"), None);
     }
 
     #[test]

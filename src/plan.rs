@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PodSpec, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -180,6 +180,34 @@ impl std::fmt::Display for ObjectKey {
 }
 
 impl Object {
+    /// The pod template's spec of a workload object.
+    pub fn pod_spec(&self) -> Option<&PodSpec> {
+        match self {
+            Object::Deployment(d) => d.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+            Object::StatefulSet(s) => s.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+            Object::Job(j) => j.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+            _ => None,
+        }
+    }
+
+    pub fn pod_spec_mut(&mut self) -> Option<&mut PodSpec> {
+        match self {
+            Object::Deployment(d) => d.spec.as_mut().and_then(|s| s.template.spec.as_mut()),
+            Object::StatefulSet(s) => s.spec.as_mut().and_then(|s| s.template.spec.as_mut()),
+            Object::Job(j) => j.spec.as_mut().and_then(|s| s.template.spec.as_mut()),
+            _ => None,
+        }
+    }
+
+    /// Every container image a workload object runs.
+    pub fn images(&self) -> Vec<String> {
+        self.pod_spec()
+            .map(|s| {
+                s.containers.iter().chain(s.init_containers.iter().flatten()).filter_map(|c| c.image.clone()).collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn name(&self) -> &str {
         self.metadata().name.as_deref().unwrap_or_default()
     }

@@ -106,7 +106,7 @@ fn every_dashboard_names_provisioned_datasources() {
         let dashboard: Value = serde_json::from_str(&text).unwrap();
         assert!(dashboard["schemaVersion"].as_u64().is_some(), "{stem}: schemaVersion");
         assert!(dashboard["title"].is_string());
-        for r in obsc::dashboards::references(&dashboard) {
+        for r in obsc::dashboards::references(&dashboard, &text) {
             assert!(uids.contains(&r.target), "{stem} uses {}, which is not provisioned", r.target);
         }
         boards += 1;

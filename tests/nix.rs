@@ -45,7 +45,9 @@ mod outside_nix_sandbox {
 
     fn obsc_reads(file: &str) -> Value {
         let path = root().join(file);
-        obsc::pins::to_json(&read(&path), file).unwrap_or_else(|diagnostics| panic!("{diagnostics}"))
+        obsc::nixdata::read(&read(&path), file)
+            .map(|d| serde_json::to_value(d).unwrap())
+            .unwrap_or_else(|diagnostics| panic!("{diagnostics}"))
     }
 
     /// `../shared/PINS.md`, beside the checkout (as on every developer machine and in CI).
@@ -145,7 +147,9 @@ mod outside_nix_sandbox {
         let dir = tempfile::tempdir().expect("temporary directory");
         let file = dir.path().join("tricky.nix");
         std::fs::write(&file, source).expect("write tricky.nix");
-        let ours = obsc::pins::to_json(source, "tricky.nix").unwrap_or_else(|d| panic!("{d}"));
+        let ours = obsc::nixdata::read(source, "tricky.nix")
+            .map(|d| serde_json::to_value(d).unwrap())
+            .unwrap_or_else(|d| panic!("{d}"));
         assert_eq!(ours, nix_eval(&[file.to_str().expect("UTF-8 path")]));
     }
 

@@ -1,10 +1,10 @@
 //! The collector pod: its ports share one network namespace.
 
 use super::Checker;
-use crate::render::collector::port_table;
+use crate::facts::addresses::collector;
 
 pub(super) fn check(c: &mut Checker) {
-    let table = port_table(&c.platform.collector.ports);
+    let table = collector::ports(&c.platform.collector.ports);
     for (i, (name, port)) in table.iter().enumerate() {
         if let Some((first, _)) = table[..i].iter().find(|(_, p)| p == port) {
             c.error(

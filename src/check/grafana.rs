@@ -4,12 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{and_list, Checker};
-use crate::dashboards::{self, position_of};
-use crate::diag::{Diagnostic, Location};
-use crate::load::field_path;
+use crate::diag::{field_path, Diagnostic, Location};
+use crate::facts::datasources::{self, About, DatasourceId, MAX_UID};
 use crate::model::Grafana;
 use crate::names::is_dns_label;
-use crate::render::grafana::{datasources, About, Datasource, MAX_UID};
 
 pub(super) fn check(c: &mut Checker) {
     let p = c.platform;
@@ -164,18 +162,18 @@ fn role_mapping(c: &mut Checker, name: &str, g: &Grafana) {
     }
 }
 
-/// UIDs are unique, and every link between datasources and every dashboard's datasource
-/// resolves to a provisioned one.
+/// UIDs are unique, and every datasource a dashboard file names is provisioned. (The links
+/// between datasources and the generated dashboards are derived from the same list; the plan
+/// check proves they resolve.)
 fn links(c: &mut Checker, name: &str, g: &Grafana) {
     let p = c.platform;
-    let all = datasources(p, g);
-    let mut by_uid: BTreeMap<&str, &Datasource> = BTreeMap::new();
+    let all = datasources::of_grafana(p, g);
+    let mut by_uid: BTreeMap<&str, &DatasourceId> = BTreeMap::new();
     for d in &all {
         if let Some(first) = by_uid.insert(&d.uid, d) {
             let path: Vec<&str> = match &d.about {
                 About::Thanos(ns) => vec!["namespaces", ns],
                 About::Backend(_, env) => vec!["environments", env],
-                About::None => vec!["grafana", name],
             };
             c.name_error(
                 &path,
@@ -188,53 +186,30 @@ fn links(c: &mut Checker, name: &str, g: &Grafana) {
             by_uid.insert(&first.uid, first);
         }
     }
-    for d in &all {
-        for (what, uid) in d.references() {
-            if !by_uid.contains_key(uid) {
-                c.error(
-                    &["grafana", name],
-                    format!(
-                        "datasource `{}` of Grafana `{name}` links ({what}) to UID `{uid}`, which is not provisioned",
-                        d.name
-                    ),
-                    "obsc derives every link; this is a bug in obsc, please report it",
-                );
-            }
-        }
-    }
     let names: BTreeSet<&str> = all.iter().map(|d| d.name.as_str()).collect();
-    let mut boards = dashboards::generated(p, g);
-    if let Some(dir) = &g.dashboards.directory {
-        boards.extend(c.dashboards.get(dir).into_iter().flatten().cloned());
-    }
-    for board in boards {
-        let Ok(json) = serde_json::from_str::<serde_json::Value>(&board.text) else { continue };
-        let mut reported = BTreeSet::new();
-        for r in dashboards::references(&json) {
+    let Some(dir) = &g.dashboards.directory else { return };
+    for board in c.dashboards.get(dir).into_iter().flatten() {
+        for r in &board.references {
             let t = r.target.as_str();
-            if by_uid.contains_key(t) || names.contains(t) || !reported.insert(r.target.clone()) {
+            if by_uid.contains_key(t) || names.contains(t) {
                 continue;
             }
-            let shown = board.source.clone().unwrap_or_else(|| format!("generated dashboard `{}`", board.name));
-            let (line, column) = position_of(&board.text, &format!("\"{t}\""));
             let field = ["grafana", name, "dashboards", "directory"];
-            let mut d = Diagnostic::error(format!(
-                "dashboard `{shown}` uses datasource `{t}`, which Grafana `{name}` does not provision"
+            let d = Diagnostic::error(format!(
+                "dashboard `{}` uses datasource `{t}`, which Grafana `{name}` does not provision",
+                board.source
             ))
             .help(format!(
                 "use a provisioned UID ({}) or a datasource variable such as `${{datasource}}`",
                 provisioned_examples(&all)
-            ));
-            d = match &board.source {
-                Some(file) => d.at(Some(Location { file: file.clone(), line, column }), field_path(&field)),
-                None => d.at(c.sources.value(&["grafana", name]), field_path(&["grafana", name])),
-            };
+            ))
+            .at(Some(Location { file: board.source.clone(), line: r.line, column: r.column }), field_path(&field));
             c.found.push(d);
         }
     }
 }
 
-fn provisioned_examples(all: &[Datasource]) -> String {
+fn provisioned_examples(all: &[DatasourceId]) -> String {
     let mut uids: Vec<&str> = all.iter().map(|d| d.uid.as_str()).collect();
     let more = uids.len().saturating_sub(4);
     uids.truncate(4);

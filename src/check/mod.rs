@@ -15,18 +15,14 @@ mod secrets;
 mod services;
 mod storage;
 
-use crate::diag::{Diagnostic, Diagnostics};
-use crate::load::{field_path, Loaded, SourceMap};
+use crate::dashboards;
+use crate::diag::{field_path, Diagnostic, Diagnostics};
+use crate::load::SourceMap;
 use crate::model::Platform;
 
-/// Runs every rule over the platform.
-pub fn check(loaded: &Loaded) -> Diagnostics {
-    let mut checker = Checker {
-        platform: &loaded.platform,
-        sources: &loaded.sources,
-        dashboards: &loaded.dashboards,
-        found: Diagnostics::default(),
-    };
+/// Runs every rule over the platform and the dashboard files it names.
+pub fn check(platform: &Platform, sources: &SourceMap, dashboards: &dashboards::Files) -> Diagnostics {
+    let mut checker = Checker { platform, sources, dashboards, found: Diagnostics::default() };
     names::check(&mut checker);
     retention::check(&mut checker);
     routing::check(&mut checker);
@@ -44,7 +40,7 @@ pub fn check(loaded: &Loaded) -> Diagnostics {
 pub(crate) struct Checker<'a> {
     pub platform: &'a Platform,
     pub sources: &'a SourceMap,
-    pub dashboards: &'a crate::dashboards::Files,
+    pub dashboards: &'a dashboards::Files,
     pub found: Diagnostics,
 }
 

@@ -1,27 +1,15 @@
-//! Retention tiers: one default, periods Loki can enforce, names usable as stream labels.
+//! Retention tiers: a default that exists, periods Loki can enforce, names usable as stream
+//! labels, and every tier a namespace or environment names declared.
 
 use super::{and_list, Checker};
-use crate::names::{is_label_value, period_hours, LABEL_VALUE_HELP};
+use crate::names::{is_label_value, LABEL_VALUE_HELP};
+use crate::period::Period;
 
 pub(super) fn check(c: &mut Checker) {
     let p = c.platform;
     let tiers = &p.retention.tiers;
-    let defaults: Vec<&String> = tiers.iter().filter(|(_, t)| t.default).map(|(n, _)| n).collect();
-    match defaults.len() {
-        1 => {}
-        0 => c.error(
-            &["retention", "tiers"],
-            "no retention tier is the default".to_string(),
-            "mark exactly one tier `default = true`; pods without a `log_source` label land in it",
-        ),
-        _ => {
-            let last = defaults[defaults.len() - 1];
-            c.error(
-                &["retention", "tiers", last, "default"],
-                format!("{} retention tiers are marked default: {}", defaults.len(), and_list(&defaults)),
-                "mark exactly one tier `default = true`",
-            )
-        }
+    if !tiers.contains_key(&p.retention.default_tier) {
+        unknown_tier(c, &["retention", "default_tier"], &p.retention.default_tier);
     }
     for (name, tier) in tiers {
         if !is_label_value(name) {
@@ -58,18 +46,12 @@ fn unknown_tier(c: &mut Checker, path: &[&str], tier: &str) {
 }
 
 /// Loki applies retention per 24h index period and not below it.
-fn period(c: &mut Checker, path: &[&str], value: &str, tier: &str) {
-    match period_hours(value) {
-        None => c.error(
-            path,
-            format!("retention period `{value}` of tier `{tier}` is not a period"),
-            "write a whole number followed by h, d or w, e.g. 744h",
-        ),
-        Some(h) if h < 24 || h % 24 != 0 => c.error(
+fn period(c: &mut Checker, path: &[&str], value: &Period, tier: &str) {
+    if !value.is_whole_days() {
+        c.error(
             path,
             format!("retention period `{value}` of tier `{tier}` is not a whole number of days"),
             "Loki applies retention per 24h index period: use at least 24h and a multiple of 24h",
-        ),
-        Some(_) => {}
+        );
     }
 }

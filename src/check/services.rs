@@ -1,8 +1,8 @@
 //! Application services: names, Faro settings that can work, and backends for what they opt in to.
 
 use super::Checker;
+use crate::names::otel_config_map;
 use crate::names::{is_dns_label, Backend, DNS_LABEL_HELP};
-use crate::render::services::config_map_name;
 
 pub(super) fn check(c: &mut Checker) {
     let p = c.platform;
@@ -12,7 +12,7 @@ pub(super) fn check(c: &mut Checker) {
         for (name, svc) in &ns.services {
             let at = |field: &'static str| ["namespaces", ns_name.as_str(), "services", name.as_str(), field];
             let here = ["namespaces", ns_name.as_str(), "services", name.as_str()];
-            if !is_dns_label(name) || !is_dns_label(&config_map_name(name)) {
+            if !is_dns_label(name) || !is_dns_label(&otel_config_map(name)) {
                 c.name_error(
                     &here,
                     format!("service name `{name}` is not a DNS-1123 label of at most 58 characters"),

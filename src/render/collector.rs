@@ -5,27 +5,18 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::alloy::{self, Block, Config, Reference, Value};
 use super::meta::{self, Labels};
-use super::{loki, mimir, network, pod, pyroscope, tempo, workload, Context};
-use crate::model::{CollectorPorts, Signals};
+use super::peers::{self, Dial};
+use super::{network, pod, services, workload, Context, Image, Rendered};
+use crate::diag::Diagnostic;
+use crate::facts::addresses::{loki, mimir, pyroscope, tempo};
+use crate::facts::retention;
+use crate::model::{CollectorPorts, ManagedNamespace, Signals};
 use crate::names::object::{COLLECTOR, COLLECTOR_SERVICE};
-use crate::plan::Object;
-
-/// Every port of the collector pod, by the name `collector.ports` gives it. The checker
-/// rejects a clash among them; the renderer opens the ones whose receiver is on.
-pub fn port_table(ports: &CollectorPorts) -> Vec<(&'static str, u16)> {
-    vec![
-        ("http", ports.http),
-        ("otlp_grpc", ports.otlp_grpc),
-        ("otlp_http", ports.otlp_http),
-        ("faro", ports.faro),
-        ("pyroscope", ports.pyroscope),
-    ]
-}
+use crate::names::{Signal, LOG_SOURCE_LABEL};
 
 /// Where the collector's Alloy config is mounted.
 const CONFIG_DIR: &str = "/etc/alloy";
@@ -40,11 +31,6 @@ pub struct Collector<'a> {
     pub default_tier: &'a str,
     /// Browser origins the Faro receiver accepts.
     pub faro_origins: Vec<String>,
-}
-
-/// The collector's pods, in whichever namespace.
-pub fn pods() -> Labels {
-    meta::selector("alloy", "collector", COLLECTOR)
 }
 
 impl Collector<'_> {
@@ -65,18 +51,20 @@ impl Collector<'_> {
     }
 }
 
-/// The objects of one collector, and its Alloy config text.
-pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
+/// The objects of one managed namespace's collector, and its Alloy config file.
+pub fn render(cx: &Context, ns: &str, namespace: &ManagedNamespace) -> Result<Rendered, Box<Diagnostic>> {
+    let env = &cx.platform.environments[&namespace.environment];
+    let c = Collector {
+        namespace: ns,
+        environment: &namespace.environment,
+        signals: namespace.signals(env),
+        default_tier: retention::namespace_tier(cx.platform, namespace),
+        faro_origins: services::faro_origins(&namespace.services),
+    };
     let ports = &cx.platform.collector.ports;
-    let config = config(cx, c).render();
-    let pods = pods();
-    let ns = c.namespace;
-    let resources = cx
-        .platform
-        .namespaces
-        .get(ns)
-        .and_then(|n| n.collector.resources.clone())
-        .unwrap_or_else(|| cx.platform.collector.resources.clone());
+    let config = config(cx, &c).render();
+    let pods = crate::facts::addresses::collector::pods();
+    let resources = namespace.collector.resources.as_ref().unwrap_or(&cx.platform.collector.resources);
 
     let account = ServiceAccount {
         metadata: meta::object(COLLECTOR, ns, &pods),
@@ -84,29 +72,7 @@ pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
         ..ServiceAccount::default()
     };
     // loki.source.kubernetes discovers pods and reads their logs through the API: nothing more.
-    let role = Role {
-        metadata: meta::object(COLLECTOR, ns, &pods),
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["pods".to_string(), "pods/log".to_string()]),
-            verbs: vec!["get".to_string(), "list".to_string(), "watch".to_string()],
-            ..PolicyRule::default()
-        }]),
-    };
-    let binding = RoleBinding {
-        metadata: meta::object(COLLECTOR, ns, &pods),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".to_string(),
-            kind: "Role".to_string(),
-            name: COLLECTOR.to_string(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".to_string(),
-            name: COLLECTOR.to_string(),
-            namespace: Some(ns.to_string()),
-            ..Subject::default()
-        }]),
-    };
+    let (role, binding) = workload::reader_role(COLLECTOR, ns, &pods, &["pods", "pods/log"], COLLECTOR, ns);
     let config_map = ConfigMap {
         metadata: meta::object(COLLECTOR, ns, &pods),
         data: Some(BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])),
@@ -116,7 +82,7 @@ pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
     let receivers = c.receivers(ports);
     let mut container_ports = vec![pod::port("http", ports.http, "TCP")];
     container_ports.extend(receivers.iter().map(|(name, port)| pod::port(name, *port, "TCP")));
-    let mut container = pod::container("alloy", &cx.image("alloy"));
+    let mut container = pod::container("alloy", cx.image(Image::Alloy));
     container.args = Some(vec![
         "run".to_string(),
         format!("{CONFIG_DIR}/{CONFIG_FILE}"),
@@ -128,7 +94,7 @@ pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
     container.ports = Some(container_ports);
     container.readiness_probe = Some(pod::http_probe("/-/ready", "http", 10));
     container.liveness_probe = Some(pod::http_probe("/-/ready", "http", 30));
-    container.resources = Some(pod::resources(&resources));
+    container.resources = Some(pod::resources(resources));
     container.volume_mounts = Some(vec![
         pod::mount("config", CONFIG_DIR, true),
         pod::mount("storage", "/var/lib/alloy", false),
@@ -168,14 +134,18 @@ pub fn render(cx: &Context, c: &Collector) -> (Vec<Object>, String) {
         ..Deployment::default()
     };
 
-    let mut objects: Vec<Object> =
-        vec![account.into(), role.into(), binding.into(), config_map.into(), deployment.into()];
+    let mut out = Rendered::default();
+    out.push(account);
+    out.push(role);
+    out.push(binding);
+    out.push(config_map);
+    out.push(deployment);
     if !receivers.is_empty() {
-        let service = workload::service(COLLECTOR_SERVICE, ns, &pods, &receivers);
-        objects.push(service.into());
+        out.push(workload::service(COLLECTOR_SERVICE, ns, &pods, &receivers));
     }
-    objects.push(network_policy(cx, c, &pods, &receivers).into());
-    (objects, config)
+    out.push(network_policy(cx, &c, &pods, &receivers));
+    out.config_file(ns, "collector.alloy", &config);
+    Ok(out)
 }
 
 /// Receivers admit only pods of the collector's own namespace; the collector reaches DNS, the
@@ -197,30 +167,12 @@ fn network_policy(
     let target = cx.target_of_environment(c.environment);
     let mut egress = vec![network::dns(target), network::api_server(target)];
     let env = &cx.platform.environments[c.environment];
-    let monitoring = env.monitoring_namespace.as_str();
-    if c.signals.logs || c.signals.faro {
-        egress.push(network::allow_out(
-            vec![network::in_namespace(monitoring, Some(&loki::push_pods(c.environment, &env.loki)))],
-            vec![network::tcp(loki::HTTP_PORT)],
-        ));
-    }
-    if c.signals.traces {
-        egress.push(network::allow_out(
-            vec![network::in_namespace(monitoring, Some(&tempo::pods(c.environment)))],
-            vec![network::tcp(tempo::OTLP_GRPC_PORT)],
-        ));
-    }
-    if c.signals.metrics {
-        egress.push(network::allow_out(
-            vec![network::in_namespace(monitoring, Some(&mimir::pods(c.environment)))],
-            vec![network::tcp(mimir::HTTP_PORT)],
-        ));
-    }
-    if c.signals.profiles {
-        egress.push(network::allow_out(
-            vec![network::in_namespace(monitoring, Some(&pyroscope::pods(c.environment)))],
-            vec![network::tcp(pyroscope::HTTP_PORT)],
-        ));
+    for signal in Signal::ALL {
+        // Browser logs from the Faro receiver go to Loki too.
+        let ships = c.signals.sends(signal) || (signal == Signal::Logs && c.signals.faro);
+        if ships {
+            egress.extend(peers::to_backend(c.environment, env, signal.backend(), Dial::Push));
+        }
     }
     network::policy(COLLECTOR, c.namespace, pods, ingress, egress)
 }
@@ -264,11 +216,11 @@ pub fn config(cx: &Context, c: &Collector) -> Config {
             // stream that no retention rule covers.
             .block(
                 Block::nested("rule")
-                    .attr("target_label", alloy::string("log_source"))
+                    .attr("target_label", alloy::string(LOG_SOURCE_LABEL))
                     .attr("replacement", alloy::string(c.default_tier)),
             )
             .block(
-                copy_rule("__meta_kubernetes_pod_label_log_source", "log_source")
+                copy_rule(&format!("__meta_kubernetes_pod_label_{LOG_SOURCE_LABEL}"), LOG_SOURCE_LABEL)
                     .attr("regex", alloy::string(tier_pattern(platform))),
             );
         let source = Block::component("loki.source.kubernetes", "pods")

@@ -11,51 +11,24 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
-use super::meta::{self, Labels};
-use super::{network, pod, workload, Context};
-use crate::model::{Environment, Loki, LokiMode, Resources};
-use crate::names::{object, period_hours, service_host, Backend};
-use crate::plan::Object;
+use super::dskit::{Memberlist, Ring, Server};
+use super::meta::Labels;
+use super::peers;
+use super::{bug, network, pod, workload, Context, Image, Rendered};
+use crate::buckets::{self, Purpose};
+use crate::diag::Diagnostic;
+use crate::facts::addresses::loki::{self as address, GRPC_PORT, HTTP_PORT, MEMBERLIST_PORT};
+use crate::facts::addresses::seaweedfs;
+use crate::facts::retention;
+use crate::model::{Environment, LokiMode, Resources};
+use crate::names::{object, Backend, LOG_SOURCE_LABEL};
 use crate::secrets;
 
-pub const HTTP_PORT: u16 = 3100;
-pub const GRPC_PORT: u16 = 9095;
-pub const MEMBERLIST_PORT: u16 = 7946;
 const DATA: &str = "/var/loki";
 const CONFIG_DIR: &str = "/etc/loki";
 const CONFIG_FILE: &str = "loki.yaml";
 /// The first day of the tsdb v13 schema. Fixed: moving it would orphan stored chunks.
 const SCHEMA_FROM: &str = "2024-04-01";
-
-/// The pods that accept pushes: the write target, or every replica in monolithic mode.
-pub fn push_pods(environment: &str, loki: &Loki) -> Labels {
-    meta::selector("loki", push_component(loki), &Backend::Loki.instance(environment))
-}
-
-/// The pods that answer queries.
-pub fn query_pods(environment: &str, loki: &Loki) -> Labels {
-    let component = match loki.mode {
-        LokiMode::SimpleScalable => "read",
-        LokiMode::Monolithic => "all",
-    };
-    meta::selector("loki", component, &Backend::Loki.instance(environment))
-}
-
-fn push_component(loki: &Loki) -> &'static str {
-    match loki.mode {
-        LokiMode::SimpleScalable => "write",
-        LokiMode::Monolithic => "all",
-    }
-}
-
-pub fn push_url(monitoring_namespace: &str) -> String {
-    format!("http://{}:{HTTP_PORT}/loki/api/v1/push", service_host(object::LOKI_PUSH, monitoring_namespace))
-}
-
-/// What Grafana queries.
-pub fn query_url(monitoring_namespace: &str) -> String {
-    format!("http://{}:{HTTP_PORT}", service_host(object::LOKI_QUERY, monitoring_namespace))
-}
 
 // ---- the config file, typed ----
 
@@ -69,12 +42,6 @@ struct Config {
     compactor: Compactor,
     limits_config: Limits,
     ruler: Ruler,
-}
-
-#[derive(Serialize)]
-pub(crate) struct Server {
-    pub http_listen_port: u16,
-    pub grpc_listen_port: u16,
 }
 
 #[derive(Serialize)]
@@ -103,22 +70,6 @@ struct S3 {
     s3forcepathstyle: bool,
     /// Plain HTTP to the in-cluster gateway.
     insecure: bool,
-}
-
-#[derive(Serialize)]
-struct Ring {
-    kvstore: KvStore,
-}
-
-#[derive(Serialize)]
-pub(crate) struct KvStore {
-    pub store: &'static str,
-}
-
-/// `dns+` makes dskit resolve the headless Service to every member's address.
-#[derive(Serialize)]
-pub(crate) struct Memberlist {
-    pub join_members: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -178,58 +129,30 @@ struct RulerStorage {
     s3: S3,
 }
 
-/// The effective period of every tier in this environment, default tier first: the
-/// environment's override where it has one, the platform's otherwise.
-pub fn tier_periods(cx: &Context, environment: &Environment) -> Vec<(String, String, bool)> {
-    let mut tiers: Vec<(String, String, bool)> = cx
-        .platform
-        .retention
-        .tiers
-        .iter()
-        .map(|(name, tier)| {
-            let period = environment.retention.get(name).cloned().unwrap_or_else(|| tier.period.clone());
-            (name.clone(), period, tier.default)
-        })
-        .collect();
-    tiers.sort_by_key(|(name, _, default)| (!*default, name.clone()));
-    tiers
-}
-
-/// Loki writes durations as hours.
-fn hours(period: &str) -> String {
-    format!("{}h", period_hours(period).unwrap_or(0))
-}
-
-fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
+fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String, Box<Diagnostic>> {
     let ns = env.monitoring_namespace.as_str();
     let storage = &cx.platform.storage[&env.storage];
     let s3 = |bucket: String| S3 {
-        endpoint: super::seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
+        endpoint: seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
         bucketnames: bucket,
         access_key_id: "${S3_ACCESS_KEY_ID}",
         secret_access_key: "${S3_SECRET_ACCESS_KEY}",
         s3forcepathstyle: true,
         insecure: true,
     };
-    let tiers = tier_periods(cx, env);
-    let default_period = tiers.iter().find(|t| t.2).map(|t| hours(&t.1)).unwrap_or_default();
-    let compactor_host = match env.loki.mode {
-        LokiMode::SimpleScalable => service_host("loki-backend", ns),
-        LokiMode::Monolithic => service_host(object::LOKI_QUERY, ns),
-    };
+    let tiers = retention::of_environment(cx.platform, env)
+        .ok_or_else(|| bug(format!("the default retention tier of environment `{env_name}` does not exist")))?;
     let config = Config {
         auth_enabled: false,
         server: Server { http_listen_port: HTTP_PORT, grpc_listen_port: GRPC_PORT },
         common: Common {
             path_prefix: DATA,
             replication_factor: env.loki.replication_factor,
-            compactor_address: format!("http://{compactor_host}:{HTTP_PORT}"),
-            storage: CommonStorage { s3: s3(crate::buckets::name(Backend::Loki, env_name, "chunks")) },
-            ring: Ring { kvstore: KvStore { store: "memberlist" } },
+            compactor_address: address::compactor_url(ns, &env.loki),
+            storage: CommonStorage { s3: s3(buckets::name(Backend::Loki, env_name, Purpose::Chunks)) },
+            ring: Ring::memberlist(),
         },
-        memberlist: Memberlist {
-            join_members: vec![format!("dns+{}:{MEMBERLIST_PORT}", service_host("loki-memberlist", ns))],
-        },
+        memberlist: Memberlist { join_members: vec![address::memberlist_join(ns)] },
         schema_config: SchemaConfig {
             configs: vec![PeriodConfig {
                 from: SCHEMA_FROM,
@@ -245,36 +168,35 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
             delete_request_store: "s3",
         },
         limits_config: Limits {
-            retention_period: default_period,
+            retention_period: tiers.default.period.in_hours(),
             retention_stream: tiers
+                .others
                 .iter()
-                .filter(|t| !t.2)
-                .map(|(name, period, _)| RetentionStream {
-                    selector: format!("{{log_source=\"{name}\"}}"),
+                .map(|t| RetentionStream {
+                    selector: format!("{{{LOG_SOURCE_LABEL}=\"{}\"}}", t.tier),
                     priority: 1,
-                    period: hours(period),
+                    period: t.period.in_hours(),
                 })
                 .collect(),
         },
         ruler: Ruler {
-            storage: RulerStorage { kind: "s3", s3: s3(crate::buckets::name(Backend::Loki, env_name, "ruler")) },
+            storage: RulerStorage { kind: "s3", s3: s3(buckets::name(Backend::Loki, env_name, Purpose::Ruler)) },
         },
     };
-    crate::emit::yaml(&config).unwrap_or_default()
+    crate::serial::yaml(&config).map_err(|e| bug(format!("Loki config of `{env_name}`: {e}")))
 }
 
-pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, String) {
+pub fn render(cx: &Context, env_name: &str, env: &Environment) -> Result<Rendered, Box<Diagnostic>> {
     let ns = env.monitoring_namespace.as_str();
     let loki = &env.loki;
-    let instance = Backend::Loki.instance(env_name);
-    let config = config_text(cx, env_name, env);
+    let config = config_text(cx, env_name, env)?;
     let hash = super::sha256(&config);
-    let ring = meta::instance("loki", &instance);
+    let ring = address::ring(env_name);
     let credentials = secrets::s3_credentials(cx.platform, env_name, Backend::Loki);
     let container = |target: &str, resources: &Resources| {
         workload::backend_container(
             "loki",
-            &cx.image("loki"),
+            cx.image(Image::Loki),
             vec![
                 format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"),
                 "-config.expand-env=true".to_string(),
@@ -291,143 +213,124 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
         )
     };
     let volumes = || vec![pod::config_map_volume("config", "loki"), pod::empty_dir("tmp", "1Gi")];
-    let mut objects: Vec<Object> =
-        vec![
-            workload::config_map("loki", ns, &ring, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])).into()
-        ];
-    objects.push(
-        workload::headless("loki-memberlist", ns, &ring, &[("memberlist", MEMBERLIST_PORT), ("grpc", GRPC_PORT)])
-            .into(),
-    );
+    let mut out = Rendered::default();
+    out.push(workload::config_map("loki", ns, &ring, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])));
+    out.push(workload::headless(
+        address::MEMBERLIST_SERVICE,
+        ns,
+        &ring,
+        &[("memberlist", MEMBERLIST_PORT), ("grpc", GRPC_PORT)],
+    ));
     match loki.mode {
         LokiMode::SimpleScalable => {
-            let write = meta::selector("loki", "write", &instance);
-            let read = meta::selector("loki", "read", &instance);
-            let backend = meta::selector("loki", "backend", &instance);
-            objects.push(
-                workload::stateful_set(
-                    "loki-write",
-                    ns,
+            let write = address::role_pods(env_name, "write");
+            let read = address::role_pods(env_name, "read");
+            let backend = address::role_pods(env_name, "backend");
+            out.push(workload::stateful_set(
+                "loki-write",
+                ns,
+                &write,
+                loki.write.replicas,
+                address::MEMBERLIST_SERVICE,
+                workload::template(
                     &write,
-                    loki.write.replicas,
-                    "loki-memberlist",
-                    workload::template(
-                        &write,
-                        vec![container("write", &loki.write.resources)],
-                        volumes(),
-                        Some(hash.clone()),
-                    ),
-                    &loki.write.volume,
-                )
-                .into(),
-            );
+                    vec![container("write", &loki.write.resources)],
+                    volumes(),
+                    Some(hash.clone()),
+                ),
+                &loki.write.volume,
+            ));
             let mut read_volumes = volumes();
             read_volumes.push(pod::empty_dir("data", "5Gi"));
-            objects.push(
-                workload::deployment(
-                    "loki-read",
-                    ns,
+            out.push(workload::deployment(
+                "loki-read",
+                ns,
+                &read,
+                loki.read.replicas,
+                workload::template(
                     &read,
-                    loki.read.replicas,
-                    workload::template(
-                        &read,
-                        vec![container("read", &loki.read.resources)],
-                        read_volumes,
-                        Some(hash.clone()),
-                    ),
-                )
-                .into(),
-            );
-            objects.push(
-                workload::stateful_set(
-                    "loki-backend",
-                    ns,
+                    vec![container("read", &loki.read.resources)],
+                    read_volumes,
+                    Some(hash.clone()),
+                ),
+            ));
+            out.push(workload::stateful_set(
+                address::BACKEND_SERVICE,
+                ns,
+                &backend,
+                loki.backend.replicas,
+                address::MEMBERLIST_SERVICE,
+                workload::template(
                     &backend,
-                    loki.backend.replicas,
-                    "loki-memberlist",
-                    workload::template(
-                        &backend,
-                        vec![container("backend", &loki.backend.resources)],
-                        volumes(),
-                        Some(hash.clone()),
-                    ),
-                    &loki.backend.volume,
-                )
-                .into(),
-            );
-            objects.push(
-                workload::service(object::LOKI_PUSH, ns, &write, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
-            );
-            objects.push(
-                workload::service(object::LOKI_QUERY, ns, &read, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
-            );
-            objects.push(
-                workload::service("loki-backend", ns, &backend, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
-            );
+                    vec![container("backend", &loki.backend.resources)],
+                    volumes(),
+                    Some(hash.clone()),
+                ),
+                &loki.backend.volume,
+            ));
+            out.push(workload::service(object::LOKI_PUSH, ns, &write, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]));
+            out.push(workload::service(object::LOKI_QUERY, ns, &read, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]));
+            out.push(workload::service(
+                address::BACKEND_SERVICE,
+                ns,
+                &backend,
+                &[("http", HTTP_PORT), ("grpc", GRPC_PORT)],
+            ));
         }
         LokiMode::Monolithic => {
-            let all = meta::selector("loki", "all", &instance);
+            let all = address::role_pods(env_name, "all");
             let m = &loki.monolithic;
-            objects.push(
-                workload::stateful_set(
-                    "loki",
-                    ns,
-                    &all,
-                    m.replicas,
-                    "loki-memberlist",
-                    workload::template(&all, vec![container("all", &m.resources)], volumes(), Some(hash.clone())),
-                    &m.volume,
-                )
-                .into(),
-            );
-            objects.push(
-                workload::service(object::LOKI_PUSH, ns, &all, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
-            );
-            objects.push(
-                workload::service(object::LOKI_QUERY, ns, &all, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
-            );
+            out.push(workload::stateful_set(
+                "loki",
+                ns,
+                &all,
+                m.replicas,
+                address::MEMBERLIST_SERVICE,
+                workload::template(&all, vec![container("all", &m.resources)], volumes(), Some(hash.clone())),
+                &m.volume,
+            ));
+            out.push(workload::service(object::LOKI_PUSH, ns, &all, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]));
+            out.push(workload::service(object::LOKI_QUERY, ns, &all, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]));
         }
     }
-    objects.extend(policies(cx, env_name, env, &ring).into_iter().map(Object::from));
-    (objects, config)
+    for policy in policies(cx, env_name, env, &ring) {
+        out.push(policy);
+    }
+    out.config_file(ns, CONFIG_FILE, &config);
+    Ok(out)
 }
 
 /// Loki's pods talk among themselves (ring, queries, compactor) and reach their S3 gateway;
 /// collectors of the environment reach only the push pods, query clients only the query pods.
 fn policies(cx: &Context, env_name: &str, env: &Environment, ring: &Labels) -> Vec<NetworkPolicy> {
     let ns = env.monitoring_namespace.as_str();
-    let peers = vec![network::same_namespace(Some(ring))];
+    let members = vec![network::same_namespace(Some(ring))];
     let own_ports = vec![network::tcp(HTTP_PORT), network::tcp(GRPC_PORT), network::tcp(MEMBERLIST_PORT)];
     let target = cx.target_of_environment(env_name);
     let mut out = vec![network::policy(
         "loki",
         ns,
         ring,
-        vec![network::allow_in(peers.clone(), own_ports.clone())],
-        vec![network::dns(target), network::allow_out(peers, own_ports), super::s3_egress(cx, env)],
+        vec![network::allow_in(members.clone(), own_ports.clone())],
+        vec![network::dns(target), network::allow_out(members, own_ports), peers::s3_egress(cx, env)],
     )];
-    let collectors = super::collectors_of(cx, env_name);
+    let collectors = peers::collectors_of(cx, env_name);
     if !collectors.is_empty() {
         out.push(network::ingress_only(
             "loki-push",
             ns,
-            &push_pods(env_name, &env.loki),
+            &address::push_pods(env_name, &env.loki),
             vec![network::allow_in(collectors, vec![network::tcp(HTTP_PORT)])],
         ));
     }
-    let queriers = super::query_clients(cx, env_name);
+    let queriers = peers::query_clients(cx, env_name);
     if !queriers.is_empty() {
         out.push(network::ingress_only(
             "loki-query",
             ns,
-            &query_pods(env_name, &env.loki),
+            &address::query_pods(env_name, &env.loki),
             vec![network::allow_in(queriers, vec![network::tcp(HTTP_PORT)])],
         ));
     }
     out
-}
-
-/// Loki's SSD mode is deprecated upstream (removed in Loki 4.0).
-pub fn is_deprecated_mode(loki: &Loki) -> bool {
-    loki.mode == LokiMode::SimpleScalable
 }

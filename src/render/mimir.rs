@@ -8,39 +8,27 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
-use super::meta::{self, Labels};
-use super::{network, pod, workload, Context};
-use crate::model::Environment;
-use crate::names::{object, service_host, Backend};
-use crate::plan::Object;
+use super::dskit::{Memberlist, Server};
+use super::meta::Labels;
+use super::peers;
+use super::{bug, network, pod, workload, Context, Image, Rendered};
+use crate::buckets::{self, Purpose};
+use crate::diag::Diagnostic;
+use crate::facts::addresses::mimir::{self as address, GRPC_PORT, HTTP_PORT, MEMBERLIST_PORT};
+use crate::facts::addresses::{seaweedfs, tempo};
+use crate::model::{Environment, Mimir};
+use crate::names::{object, Backend};
 use crate::secrets;
 
-pub const HTTP_PORT: u16 = 8080;
-pub const GRPC_PORT: u16 = 9095;
-pub const MEMBERLIST_PORT: u16 = 7946;
 const DATA: &str = "/data";
 const CONFIG_DIR: &str = "/etc/mimir";
 const CONFIG_FILE: &str = "mimir.yaml";
-
-pub fn pods(environment: &str) -> Labels {
-    meta::selector("mimir", "all", &Backend::Mimir.instance(environment))
-}
-
-/// Prometheus remote-write endpoint.
-pub fn push_url(monitoring_namespace: &str) -> String {
-    format!("http://{}:{HTTP_PORT}/api/v1/push", service_host(object::MIMIR, monitoring_namespace))
-}
-
-/// What Grafana queries (Prometheus API under `/prometheus`).
-pub fn query_url(monitoring_namespace: &str) -> String {
-    format!("http://{}:{HTTP_PORT}/prometheus", service_host(object::MIMIR, monitoring_namespace))
-}
 
 #[derive(Serialize)]
 struct Config {
     /// Off: one tenant, `anonymous`.
     multitenancy_enabled: bool,
-    server: super::loki::Server,
+    server: Server,
     common: Common,
     blocks_storage: BlocksStorage,
     ruler_storage: BucketOnly,
@@ -51,7 +39,7 @@ struct Config {
     compactor: DataDir,
     ruler: Ruler,
     activity_tracker: ActivityTracker,
-    memberlist: super::loki::Memberlist,
+    memberlist: Memberlist,
     limits: Limits,
 }
 
@@ -146,19 +134,18 @@ struct Limits {
     max_global_exemplars_per_user: u64,
 }
 
-fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
-    let mimir = env.mimir.as_ref().expect("rendered only where Mimir exists");
+fn config_text(cx: &Context, env_name: &str, env: &Environment, mimir: &Mimir) -> Result<String, Box<Diagnostic>> {
     let storage = &cx.platform.storage[&env.storage];
-    let bucket = |purpose: &str| BucketName { bucket_name: crate::buckets::name(Backend::Mimir, env_name, purpose) };
+    let bucket = |purpose: Purpose| BucketName { bucket_name: buckets::name(Backend::Mimir, env_name, purpose) };
     let rf = || ReplicationFactor { replication_factor: mimir.replication_factor };
     let config = Config {
         multitenancy_enabled: false,
-        server: super::loki::Server { http_listen_port: HTTP_PORT, grpc_listen_port: GRPC_PORT },
+        server: Server { http_listen_port: HTTP_PORT, grpc_listen_port: GRPC_PORT },
         common: Common {
             storage: CommonStorage {
                 backend: "s3",
                 s3: S3 {
-                    endpoint: super::seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
+                    endpoint: seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
                     access_key_id: "${S3_ACCESS_KEY_ID}",
                     secret_access_key: "${S3_SECRET_ACCESS_KEY}",
                     insecure: true,
@@ -167,38 +154,32 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
             },
         },
         blocks_storage: BlocksStorage {
-            s3: bucket("blocks"),
+            s3: bucket(Purpose::Blocks),
             tsdb: DirOnly { dir: format!("{DATA}/tsdb") },
             bucket_store: SyncDir { sync_dir: format!("{DATA}/tsdb-sync") },
         },
-        ruler_storage: BucketOnly { s3: bucket("ruler") },
-        alertmanager_storage: BucketOnly { s3: bucket("alertmanager") },
+        ruler_storage: BucketOnly { s3: bucket(Purpose::Ruler) },
+        alertmanager_storage: BucketOnly { s3: bucket(Purpose::Alertmanager) },
         ingester: Ingester { ring: rf() },
         store_gateway: StoreGateway { sharding_ring: rf() },
         alertmanager: Alertmanager { data_dir: format!("{DATA}/alertmanager"), sharding_ring: rf() },
         compactor: DataDir { data_dir: format!("{DATA}/compactor") },
         ruler: Ruler { rule_path: format!("{DATA}/rules") },
         activity_tracker: ActivityTracker { filepath: format!("{DATA}/activity.log") },
-        memberlist: super::loki::Memberlist {
-            join_members: vec![format!(
-                "dns+{}:{MEMBERLIST_PORT}",
-                service_host("mimir-memberlist", &env.monitoring_namespace)
-            )],
-        },
+        memberlist: Memberlist { join_members: vec![address::memberlist_join(&env.monitoring_namespace)] },
         limits: Limits { max_global_exemplars_per_user: mimir.max_exemplars },
     };
-    crate::emit::yaml(&config).unwrap_or_default()
+    crate::serial::yaml(&config).map_err(|e| bug(format!("Mimir config of `{env_name}`: {e}")))
 }
 
-pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, String) {
-    let mimir = env.mimir.as_ref().expect("rendered only where Mimir exists");
+pub fn render(cx: &Context, env_name: &str, env: &Environment, mimir: &Mimir) -> Result<Rendered, Box<Diagnostic>> {
     let ns = env.monitoring_namespace.as_str();
-    let pods = pods(env_name);
-    let config = config_text(cx, env_name, env);
+    let pods = address::pods(env_name);
+    let config = config_text(cx, env_name, env, mimir)?;
     let credentials = secrets::s3_credentials(cx.platform, env_name, Backend::Mimir);
     let c = workload::backend_container(
         "mimir",
-        &cx.image("mimir"),
+        cx.image(Image::Mimir),
         vec![
             format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"),
             "-config.expand-env=true".to_string(),
@@ -216,36 +197,48 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
         vec![pod::config_map_volume("config", "mimir"), pod::empty_dir("tmp", "1Gi")],
         Some(super::sha256(&config)),
     );
-    let objects: Vec<Object> = vec![
-        workload::config_map("mimir", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])).into(),
-        workload::headless("mimir-memberlist", ns, &pods, &[("memberlist", MEMBERLIST_PORT), ("grpc", GRPC_PORT)])
-            .into(),
-        workload::stateful_set("mimir", ns, &pods, mimir.replicas, "mimir-memberlist", template, &mimir.volume).into(),
-        workload::service(object::MIMIR, ns, &pods, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]).into(),
-        policy(cx, env_name, env, &pods).into(),
-    ];
-    (objects, config)
+    let mut out = Rendered::default();
+    out.push(workload::config_map("mimir", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])));
+    out.push(workload::headless(
+        address::MEMBERLIST_SERVICE,
+        ns,
+        &pods,
+        &[("memberlist", MEMBERLIST_PORT), ("grpc", GRPC_PORT)],
+    ));
+    out.push(workload::stateful_set(
+        "mimir",
+        ns,
+        &pods,
+        mimir.replicas,
+        address::MEMBERLIST_SERVICE,
+        template,
+        &mimir.volume,
+    ));
+    out.push(workload::service(object::MIMIR, ns, &pods, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]));
+    out.push(policy(cx, env_name, env, &pods));
+    out.config_file(ns, CONFIG_FILE, &config);
+    Ok(out)
 }
 
 /// Collectors and Tempo's metrics generator push; query clients read; replicas talk among
 /// themselves; Mimir reaches its S3 gateway.
 fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> NetworkPolicy {
     let ns = env.monitoring_namespace.as_str();
-    let peers = vec![network::same_namespace(Some(pods))];
+    let members = vec![network::same_namespace(Some(pods))];
     let own_ports = vec![network::tcp(HTTP_PORT), network::tcp(GRPC_PORT), network::tcp(MEMBERLIST_PORT)];
-    let mut ingress = vec![network::allow_in(peers.clone(), own_ports.clone())];
-    let mut pushers = super::collectors_of(cx, env_name);
+    let mut ingress = vec![network::allow_in(members.clone(), own_ports.clone())];
+    let mut pushers = peers::collectors_of(cx, env_name);
     if env.tempo.is_some() {
-        pushers.push(network::same_namespace(Some(&super::tempo::pods(env_name))));
+        pushers.push(network::same_namespace(Some(&tempo::pods(env_name))));
     }
     if !pushers.is_empty() {
         ingress.push(network::allow_in(pushers, vec![network::tcp(HTTP_PORT)]));
     }
-    let queriers = super::query_clients(cx, env_name);
+    let queriers = peers::query_clients(cx, env_name);
     if !queriers.is_empty() {
         ingress.push(network::allow_in(queriers, vec![network::tcp(HTTP_PORT)]));
     }
     let target = cx.target_of_environment(env_name);
-    let egress = vec![network::dns(target), network::allow_out(peers, own_ports), super::s3_egress(cx, env)];
+    let egress = vec![network::dns(target), network::allow_out(members, own_ports), peers::s3_egress(cx, env)];
     network::policy("mimir", ns, pods, ingress, egress)
 }

@@ -6,24 +6,19 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
-use super::meta::{self, Labels};
-use super::{network, pod, workload, Context};
-use crate::model::Environment;
-use crate::names::{object, service_host, Backend};
-use crate::plan::Object;
+use super::meta::Labels;
+use super::peers;
+use super::{bug, network, pod, workload, Context, Image, Rendered};
+use crate::buckets::{self, Purpose};
+use crate::diag::Diagnostic;
+use crate::facts::addresses::pyroscope::{self as address, HTTP_PORT};
+use crate::facts::addresses::seaweedfs;
+use crate::model::{Environment, Pyroscope};
+use crate::names::{object, Backend};
 use crate::secrets;
 
-pub const HTTP_PORT: u16 = 4040;
 const CONFIG_DIR: &str = "/etc/pyroscope";
 const CONFIG_FILE: &str = "pyroscope.yaml";
-
-pub fn pods(environment: &str) -> Labels {
-    meta::selector("pyroscope", "all", &Backend::Pyroscope.instance(environment))
-}
-
-pub fn url(monitoring_namespace: &str) -> String {
-    format!("http://{}:{HTTP_PORT}", service_host(object::PYROSCOPE, monitoring_namespace))
-}
 
 #[derive(Serialize)]
 struct Config {
@@ -52,15 +47,15 @@ struct S3 {
     bucket_lookup_type: &'static str,
 }
 
-fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
+fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String, Box<Diagnostic>> {
     let storage = &cx.platform.storage[&env.storage];
     let config = Config {
         server: Server { http_listen_port: HTTP_PORT },
         storage: Storage {
             backend: "s3",
             s3: S3 {
-                bucket_name: crate::buckets::name(Backend::Pyroscope, env_name, "blocks"),
-                endpoint: super::seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
+                bucket_name: buckets::name(Backend::Pyroscope, env_name, Purpose::Blocks),
+                endpoint: seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
                 access_key_id: "${S3_ACCESS_KEY_ID}",
                 secret_access_key: "${S3_SECRET_ACCESS_KEY}",
                 insecure: true,
@@ -68,18 +63,22 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
             },
         },
     };
-    crate::emit::yaml(&config).unwrap_or_default()
+    crate::serial::yaml(&config).map_err(|e| bug(format!("Pyroscope config of `{env_name}`: {e}")))
 }
 
-pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, String) {
-    let pyroscope = env.pyroscope.as_ref().expect("rendered only where Pyroscope exists");
+pub fn render(
+    cx: &Context,
+    env_name: &str,
+    env: &Environment,
+    pyroscope: &Pyroscope,
+) -> Result<Rendered, Box<Diagnostic>> {
     let ns = env.monitoring_namespace.as_str();
-    let pods = pods(env_name);
-    let config = config_text(cx, env_name, env);
+    let pods = address::pods(env_name);
+    let config = config_text(cx, env_name, env)?;
     let credentials = secrets::s3_credentials(cx.platform, env_name, Backend::Pyroscope);
     let c = workload::backend_container(
         "pyroscope",
-        &cx.image("pyroscope"),
+        cx.image(Image::Pyroscope),
         vec![format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"), "-config.expand-env=true".to_string()],
         &credentials,
         &[("http", HTTP_PORT)],
@@ -104,32 +103,30 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
         ],
         Some(super::sha256(&config)),
     );
-    let objects: Vec<Object> = vec![
-        workload::config_map("pyroscope", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())]))
-            .into(),
-        workload::headless("pyroscope-headless", ns, &pods, &[("http", HTTP_PORT)]).into(),
-        workload::stateful_set(
-            "pyroscope",
-            ns,
-            &pods,
-            pyroscope.replicas,
-            "pyroscope-headless",
-            template,
-            &pyroscope.volume,
-        )
-        .into(),
-        workload::service(object::PYROSCOPE, ns, &pods, &[("http", HTTP_PORT)]).into(),
-        policy(cx, env_name, env, &pods).into(),
-    ];
-    (objects, config)
+    let mut out = Rendered::default();
+    out.push(workload::config_map("pyroscope", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])));
+    out.push(workload::headless("pyroscope-headless", ns, &pods, &[("http", HTTP_PORT)]));
+    out.push(workload::stateful_set(
+        "pyroscope",
+        ns,
+        &pods,
+        pyroscope.replicas,
+        "pyroscope-headless",
+        template,
+        &pyroscope.volume,
+    ));
+    out.push(workload::service(object::PYROSCOPE, ns, &pods, &[("http", HTTP_PORT)]));
+    out.push(policy(cx, env_name, env, &pods));
+    out.config_file(ns, CONFIG_FILE, &config);
+    Ok(out)
 }
 
 fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> NetworkPolicy {
     let ns = env.monitoring_namespace.as_str();
-    let mut clients = super::collectors_of(cx, env_name);
-    clients.extend(super::query_clients(cx, env_name));
+    let mut clients = peers::collectors_of(cx, env_name);
+    clients.extend(peers::query_clients(cx, env_name));
     let ingress =
         if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(HTTP_PORT)])] };
     let target = cx.target_of_environment(env_name);
-    network::policy("pyroscope", ns, pods, ingress, vec![network::dns(target), super::s3_egress(cx, env)])
+    network::policy("pyroscope", ns, pods, ingress, vec![network::dns(target), peers::s3_egress(cx, env)])
 }

@@ -9,18 +9,14 @@
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, SecretVolumeSource, Volume};
 
-use super::meta::{self, Labels};
-use super::network;
-use super::pod;
-use super::workload;
-use super::Context;
+use super::meta;
+use super::{network, peers, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Bucket};
+use crate::diag::Diagnostic;
+use crate::facts::addresses::seaweedfs::{instance_pods, s3_pods, s3_service, S3_PORT};
 use crate::model::StorageInstance;
 use crate::names::service_host;
-use crate::plan::Object;
 use crate::secrets::{self, S3_IDENTITIES};
-
-pub const S3_PORT: u16 = 8333;
 const MASTER_PORT: u16 = 9333;
 const VOLUME_PORT: u16 = 8080;
 const FILER_PORT: u16 = 8888;
@@ -30,29 +26,15 @@ const GRPC_OFFSET: u16 = 10000;
 const METADATA_VOLUME: &str = "5Gi";
 const IDENTITIES_DIR: &str = "/etc/seaweedfs/s3";
 
-/// The S3 endpoint (host:port) backends use.
-pub fn s3_endpoint(instance: &str, namespace: &str) -> String {
-    format!("{}:{S3_PORT}", service_host(&s3_service(instance), namespace))
-}
-
-fn s3_service(instance: &str) -> String {
-    format!("{instance}-s3")
-}
-
-/// The pods serving S3: the gateway Deployment, or the single server when not HA.
-pub fn s3_pods(instance: &str, storage: &StorageInstance) -> Labels {
-    meta::selector("seaweedfs", if storage.ha { "s3" } else { "server" }, instance)
-}
-
 /// Rack names of the volume servers: `rack1`, `rack2`...
 pub fn racks(storage: &StorageInstance) -> Vec<String> {
     (1..=storage.racks).map(|i| format!("rack{i}")).collect()
 }
 
-pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Vec<Object> {
+pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Result<Rendered, Box<Diagnostic>> {
     let ns = storage.namespace.as_str();
-    let image = cx.image("seaweedfs");
-    let mut objects = Vec::new();
+    let image = cx.image(Image::Seaweedfs).to_string();
+    let mut objects = Rendered::default();
     let masters: Vec<String>;
     if storage.ha {
         let master_pods = meta::selector("seaweedfs", "master", name);
@@ -72,25 +54,24 @@ pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Vec<Object
             format!("-defaultReplication={}", storage.replication),
             "-volumeSizeLimitMB=1024".into(),
         ]);
-        objects.push(workload::headless(&master_svc, ns, &master_pods, &ports(MASTER_PORT)).into());
-        objects.push(
-            workload::stateful_set(
-                &master_svc,
-                ns,
-                &master_pods,
-                storage.masters,
-                &master_svc,
-                workload::template(&master_pods, vec![master], vec![tmp()], None),
-                METADATA_VOLUME,
-            )
-            .into(),
-        );
+        objects.push(workload::headless(&master_svc, ns, &master_pods, &ports(MASTER_PORT)));
+        objects.push(workload::stateful_set(
+            &master_svc,
+            ns,
+            &master_pods,
+            storage.masters,
+            &master_svc,
+            workload::template(&master_pods, vec![master], vec![tmp()], None),
+            METADATA_VOLUME,
+        ));
 
         let volume_svc = format!("{name}-volume");
-        objects.push(
-            workload::headless(&volume_svc, ns, &meta::selector("seaweedfs", "volume", name), &ports(VOLUME_PORT))
-                .into(),
-        );
+        objects.push(workload::headless(
+            &volume_svc,
+            ns,
+            &meta::selector("seaweedfs", "volume", name),
+            &ports(VOLUME_PORT),
+        ));
         for rack in racks(storage) {
             let pods = meta::selector("seaweedfs", "volume", name);
             let mut pods_of_rack = pods.clone();
@@ -108,18 +89,15 @@ pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Vec<Object
                 format!("-ip=$(POD_NAME).{}", service_host(&volume_svc, ns)),
                 "-ip.bind=0.0.0.0".into(),
             ]);
-            objects.push(
-                workload::stateful_set(
-                    &format!("{volume_svc}-{rack}"),
-                    ns,
-                    &pods_of_rack,
-                    1,
-                    &volume_svc,
-                    workload::template(&pods_of_rack, vec![volume], vec![tmp()], None),
-                    &storage.volume_size,
-                )
-                .into(),
-            );
+            objects.push(workload::stateful_set(
+                &format!("{volume_svc}-{rack}"),
+                ns,
+                &pods_of_rack,
+                1,
+                &volume_svc,
+                workload::template(&pods_of_rack, vec![volume], vec![tmp()], None),
+                &storage.volume_size,
+            ));
         }
 
         let filer_svc = format!("{name}-filer");
@@ -133,19 +111,16 @@ pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Vec<Object
             "-ip.bind=0.0.0.0".into(),
             "-defaultStoreDir=/data".into(),
         ]);
-        objects.push(workload::headless(&filer_svc, ns, &filer_pods, &ports(FILER_PORT)).into());
-        objects.push(
-            workload::stateful_set(
-                &filer_svc,
-                ns,
-                &filer_pods,
-                storage.filers,
-                &filer_svc,
-                workload::template(&filer_pods, vec![filer], vec![tmp()], None),
-                METADATA_VOLUME,
-            )
-            .into(),
-        );
+        objects.push(workload::headless(&filer_svc, ns, &filer_pods, &ports(FILER_PORT)));
+        objects.push(workload::stateful_set(
+            &filer_svc,
+            ns,
+            &filer_pods,
+            storage.filers,
+            &filer_svc,
+            workload::template(&filer_pods, vec![filer], vec![tmp()], None),
+            METADATA_VOLUME,
+        ));
         let filers: Vec<String> = (0..storage.filers)
             .map(|i| format!("{filer_svc}-{i}.{}:{FILER_PORT}", service_host(&filer_svc, ns)))
             .collect();
@@ -164,16 +139,13 @@ pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Vec<Object
         ]);
         gateway.ports = Some(vec![pod::port("http", S3_PORT, "TCP")]);
         push_identities_mount(&mut gateway);
-        objects.push(
-            workload::deployment(
-                &s3_service(name),
-                ns,
-                &s3_pods,
-                storage.filers,
-                workload::template(&s3_pods, vec![gateway], vec![tmp(), identities(cx, name)], None),
-            )
-            .into(),
-        );
+        objects.push(workload::deployment(
+            &s3_service(name),
+            ns,
+            &s3_pods,
+            storage.filers,
+            workload::template(&s3_pods, vec![gateway], vec![tmp(), identities(cx, name)], None),
+        ));
     } else {
         let pods = meta::selector("seaweedfs", "server", name);
         masters = vec![format!("{name}-0.{}:{MASTER_PORT}", service_host(name, ns))];
@@ -214,28 +186,27 @@ pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Vec<Object
             ("filer", FILER_PORT),
             ("filer-grpc", FILER_PORT + GRPC_OFFSET),
         ];
-        objects.push(workload::headless(name, ns, &pods, &internal).into());
-        objects.push(
-            workload::stateful_set(
-                name,
-                ns,
-                &pods,
-                1,
-                name,
-                workload::template(&pods, vec![server], vec![tmp(), identities(cx, name)], None),
-                &storage.volume_size,
-            )
-            .into(),
-        );
+        objects.push(workload::headless(name, ns, &pods, &internal));
+        objects.push(workload::stateful_set(
+            name,
+            ns,
+            &pods,
+            1,
+            name,
+            workload::template(&pods, vec![server], vec![tmp(), identities(cx, name)], None),
+            &storage.volume_size,
+        ));
     }
     let s3_pods = s3_pods(name, storage);
     let s3_port_name = if storage.ha { "http" } else { "s3" };
-    objects.push(workload::service(&s3_service(name), ns, &s3_pods, &[(s3_port_name, S3_PORT)]).into());
+    objects.push(workload::service(&s3_service(name), ns, &s3_pods, &[(s3_port_name, S3_PORT)]));
 
     let served: Vec<Bucket> = buckets::of_platform(cx.platform).into_iter().filter(|b| b.storage == name).collect();
-    objects.push(bucket_job(cx, name, storage, &masters, &served).into());
-    objects.extend(policies(cx, name, storage).into_iter().map(Object::from));
-    objects
+    objects.push(bucket_job(cx, name, storage, &masters, &served));
+    for policy in policies(cx, name, storage) {
+        objects.push(policy);
+    }
+    Ok(objects)
 }
 
 /// A container running one `weed` role, with a readiness probe on its HTTP port.
@@ -281,7 +252,7 @@ fn bucket_job(cx: &Context, name: &str, storage: &StorageInstance, masters: &[St
     let list = names.join(" ");
     let job_name = format!("{name}-buckets-{}", &super::sha256(&list)[..8]);
     let pods = meta::selector("seaweedfs", "buckets", name);
-    let mut c = pod::container("create-buckets", &cx.image("seaweedfs"));
+    let mut c = pod::container("create-buckets", cx.image(Image::Seaweedfs));
     c.command = Some(vec!["/bin/sh".to_string(), "-c".to_string(), CREATE_BUCKETS.to_string()]);
     c.env = Some(vec![
         workload::env("MASTERS", &masters.join(",")),
@@ -323,7 +294,7 @@ fn policies(
     storage: &StorageInstance,
 ) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicy> {
     let ns = storage.namespace.as_str();
-    let instance_pods = meta::instance("seaweedfs", name);
+    let instance_pods = instance_pods(name);
     let target = &cx.platform.targets[&storage.target];
     let internal = network::policy(
         name,
@@ -332,15 +303,7 @@ fn policies(
         vec![network::allow_in(vec![network::same_namespace(Some(&instance_pods))], Vec::new())],
         vec![network::dns(target), network::allow_out(vec![network::same_namespace(Some(&instance_pods))], Vec::new())],
     );
-    let mut clients = Vec::new();
-    for (env_name, env) in &cx.platform.environments {
-        if env.storage != name {
-            continue;
-        }
-        for backend in super::backend_pods(env_name, env) {
-            clients.push(network::in_namespace(&env.monitoring_namespace, Some(&backend)));
-        }
-    }
+    let clients = peers::s3_clients(cx, name);
     let s3_pods = s3_pods(name, storage);
     let ingress =
         if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(S3_PORT)])] };

@@ -8,38 +8,25 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
-use super::meta::{self, Labels};
-use super::{mimir, network, pod, workload, Context};
-use crate::model::Environment;
-use crate::names::{object, period_hours, service_host, Backend};
-use crate::plan::Object;
+use super::dskit::Server;
+use super::meta::Labels;
+use super::peers;
+use super::{bug, network, pod, workload, Context, Image, Rendered};
+use crate::buckets::{self, Purpose};
+use crate::diag::Diagnostic;
+use crate::facts::addresses::tempo::{self as address, GRPC_PORT, HTTP_PORT, OTLP_GRPC_PORT, OTLP_HTTP_PORT};
+use crate::facts::addresses::{mimir, seaweedfs};
+use crate::model::{Environment, Tempo};
+use crate::names::{object, Backend};
 use crate::secrets;
 
-pub const HTTP_PORT: u16 = 3200;
-pub const GRPC_PORT: u16 = 9095;
-pub const OTLP_GRPC_PORT: u16 = 4317;
-pub const OTLP_HTTP_PORT: u16 = 4318;
 const DATA: &str = "/var/tempo";
 const CONFIG_DIR: &str = "/etc/tempo";
 const CONFIG_FILE: &str = "tempo.yaml";
 
-pub fn pods(environment: &str) -> Labels {
-    meta::selector("tempo", "all", &Backend::Tempo.instance(environment))
-}
-
-/// Where collectors send OTLP traces (gRPC, plaintext inside the cluster).
-pub fn otlp_endpoint(monitoring_namespace: &str) -> String {
-    format!("{}:{OTLP_GRPC_PORT}", service_host(object::TEMPO, monitoring_namespace))
-}
-
-/// What Grafana queries.
-pub fn query_url(monitoring_namespace: &str) -> String {
-    format!("http://{}:{HTTP_PORT}", service_host(object::TEMPO, monitoring_namespace))
-}
-
 #[derive(Serialize)]
 struct Config {
-    server: super::loki::Server,
+    server: Server,
     distributor: Distributor,
     storage: Storage,
     backend_worker: BackendWorker,
@@ -162,8 +149,7 @@ struct GeneratorOverrides {
     processors: Vec<&'static str>,
 }
 
-fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
-    let tempo = env.tempo.as_ref().expect("rendered only where Tempo exists");
+fn config_text(cx: &Context, env_name: &str, env: &Environment, tempo: &Tempo) -> Result<String, Box<Diagnostic>> {
     let storage = &cx.platform.storage[&env.storage];
     let generator = env.mimir.is_some().then(|| MetricsGenerator {
         processor: Processor { span_metrics: SpanMetrics { dimensions: vec!["k8s.namespace.name"] } },
@@ -178,7 +164,7 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
         },
     });
     let config = Config {
-        server: super::loki::Server { http_listen_port: HTTP_PORT, grpc_listen_port: GRPC_PORT },
+        server: Server { http_listen_port: HTTP_PORT, grpc_listen_port: GRPC_PORT },
         distributor: Distributor {
             receivers: Receivers {
                 otlp: Otlp {
@@ -193,8 +179,8 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
             trace: Trace {
                 backend: "s3",
                 s3: S3 {
-                    bucket: crate::buckets::name(Backend::Tempo, env_name, "blocks"),
-                    endpoint: super::seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
+                    bucket: buckets::name(Backend::Tempo, env_name, Purpose::Blocks),
+                    endpoint: seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
                     access_key: "${S3_ACCESS_KEY_ID}",
                     secret_key: "${S3_SECRET_ACCESS_KEY}",
                     insecure: true,
@@ -203,24 +189,21 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> String {
                 wal: Path { path: format!("{DATA}/wal") },
             },
         },
-        backend_worker: BackendWorker {
-            compaction: Compaction { block_retention: format!("{}h", period_hours(&tempo.retention).unwrap_or(336)) },
-        },
+        backend_worker: BackendWorker { compaction: Compaction { block_retention: tempo.retention.in_hours() } },
         metrics_generator: generator,
         overrides,
     };
-    crate::emit::yaml(&config).unwrap_or_default()
+    crate::serial::yaml(&config).map_err(|e| bug(format!("Tempo config of `{env_name}`: {e}")))
 }
 
-pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, String) {
-    let tempo = env.tempo.as_ref().expect("rendered only where Tempo exists");
+pub fn render(cx: &Context, env_name: &str, env: &Environment, tempo: &Tempo) -> Result<Rendered, Box<Diagnostic>> {
     let ns = env.monitoring_namespace.as_str();
-    let pods = pods(env_name);
-    let config = config_text(cx, env_name, env);
+    let pods = address::pods(env_name);
+    let config = config_text(cx, env_name, env, tempo)?;
     let credentials = secrets::s3_credentials(cx.platform, env_name, Backend::Tempo);
     let c = workload::backend_container(
         "tempo",
-        &cx.image("tempo"),
+        cx.image(Image::Tempo),
         vec![
             format!("-config.file={CONFIG_DIR}/{CONFIG_FILE}"),
             "-config.expand-env=true".to_string(),
@@ -237,20 +220,19 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
         vec![pod::config_map_volume("config", "tempo"), pod::empty_dir("tmp", "1Gi")],
         Some(super::sha256(&config)),
     );
-    let objects: Vec<Object> = vec![
-        workload::config_map("tempo", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])).into(),
-        workload::headless("tempo-headless", ns, &pods, &[("http", HTTP_PORT)]).into(),
-        workload::stateful_set("tempo", ns, &pods, tempo.replicas, "tempo-headless", template, &tempo.volume).into(),
-        workload::service(
-            object::TEMPO,
-            ns,
-            &pods,
-            &[("http", HTTP_PORT), ("otlp-grpc", OTLP_GRPC_PORT), ("otlp-http", OTLP_HTTP_PORT)],
-        )
-        .into(),
-        policy(cx, env_name, env, &pods).into(),
-    ];
-    (objects, config)
+    let mut out = Rendered::default();
+    out.push(workload::config_map("tempo", ns, &pods, BTreeMap::from([(CONFIG_FILE.to_string(), config.clone())])));
+    out.push(workload::headless("tempo-headless", ns, &pods, &[("http", HTTP_PORT)]));
+    out.push(workload::stateful_set("tempo", ns, &pods, tempo.replicas, "tempo-headless", template, &tempo.volume));
+    out.push(workload::service(
+        object::TEMPO,
+        ns,
+        &pods,
+        &[("http", HTTP_PORT), ("otlp-grpc", OTLP_GRPC_PORT), ("otlp-http", OTLP_HTTP_PORT)],
+    ));
+    out.push(policy(cx, env_name, env, &pods));
+    out.config_file(ns, CONFIG_FILE, &config);
+    Ok(out)
 }
 
 /// Collectors send OTLP; query clients read; Tempo writes blocks to S3 and generated metrics
@@ -258,16 +240,16 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> (Vec<Object>, 
 fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> NetworkPolicy {
     let ns = env.monitoring_namespace.as_str();
     let mut ingress = Vec::new();
-    let collectors = super::collectors_of(cx, env_name);
+    let collectors = peers::collectors_of(cx, env_name);
     if !collectors.is_empty() {
         ingress.push(network::allow_in(collectors, vec![network::tcp(OTLP_GRPC_PORT), network::tcp(OTLP_HTTP_PORT)]));
     }
-    let queriers = super::query_clients(cx, env_name);
+    let queriers = peers::query_clients(cx, env_name);
     if !queriers.is_empty() {
         ingress.push(network::allow_in(queriers, vec![network::tcp(HTTP_PORT)]));
     }
     let target = cx.target_of_environment(env_name);
-    let mut egress = vec![network::dns(target), super::s3_egress(cx, env)];
+    let mut egress = vec![network::dns(target), peers::s3_egress(cx, env)];
     if env.mimir.is_some() {
         egress.push(network::allow_out(
             vec![network::same_namespace(Some(&mimir::pods(env_name)))],

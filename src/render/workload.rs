@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSpec, PodTemplateSpec, SecretKeySelector, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    ConfigMap, ConfigMapKeySelector, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, SecretKeySelector, Service, ServicePort, ServiceSpec, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -177,14 +178,71 @@ pub fn backend_container(
 
 /// The pod's own name, for flags that need a stable per-pod address.
 pub fn pod_name_env() -> EnvVar {
+    field_env("POD_NAME", "metadata.name")
+}
+
+/// An environment variable from a field of the pod (`status.podIP`, `metadata.name`).
+pub fn field_env(var: &str, path: &str) -> EnvVar {
     EnvVar {
-        name: "POD_NAME".to_string(),
+        name: var.to_string(),
         value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".to_string(), api_version: None }),
+            field_ref: Some(ObjectFieldSelector { field_path: path.to_string(), api_version: None }),
             ..EnvVarSource::default()
         }),
         ..EnvVar::default()
     }
+}
+
+/// An environment variable read from a ConfigMap key.
+pub fn config_map_env(var: &str, config_map: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: var.to_string(),
+        value_from: Some(EnvVarSource {
+            config_map_key_ref: Some(ConfigMapKeySelector {
+                name: config_map.to_string(),
+                key: key.to_string(),
+                optional: None,
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+/// A Role that may only read `resources` of the core API group (get, list, watch), and its
+/// binding to a ServiceAccount: all the API access obsc's pods need.
+pub fn reader_role(
+    name: &str,
+    namespace: &str,
+    labels: &Labels,
+    resources: &[&str],
+    account: &str,
+    account_namespace: &str,
+) -> (Role, RoleBinding) {
+    let role = Role {
+        metadata: meta::object(name, namespace, labels),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(resources.iter().map(|r| r.to_string()).collect()),
+            verbs: vec!["get".to_string(), "list".to_string(), "watch".to_string()],
+            ..PolicyRule::default()
+        }]),
+    };
+    let binding = RoleBinding {
+        metadata: meta::object(name, namespace, labels),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".to_string(),
+            kind: "Role".to_string(),
+            name: name.to_string(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_string(),
+            name: account.to_string(),
+            namespace: Some(account_namespace.to_string()),
+            ..Subject::default()
+        }]),
+    };
+    (role, binding)
 }
 
 pub fn env(var: &str, value: &str) -> EnvVar {

@@ -1,0 +1,121 @@
+//! What every renderer may consult: the checked platform, its images resolved to pinned
+//! references, and where each namespace renders.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::facts::placement::{self, Place};
+use crate::model::{Platform, Target};
+use crate::pins::Pins;
+
+/// The images obsc runs, by their key in the pins file. A renderer names an image by this enum,
+/// so the list of images that must be pinned is the list of variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Image {
+    Alloy,
+    Loki,
+    Tempo,
+    Mimir,
+    Pyroscope,
+    Seaweedfs,
+    Grafana,
+    K8sSidecar,
+}
+
+impl Image {
+    pub const ALL: [Image; 8] = [
+        Image::Alloy,
+        Image::Loki,
+        Image::Tempo,
+        Image::Mimir,
+        Image::Pyroscope,
+        Image::Seaweedfs,
+        Image::Grafana,
+        Image::K8sSidecar,
+    ];
+
+    /// The key of its pin in `nix/pins.nix`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Image::Alloy => "alloy",
+            Image::Loki => "loki",
+            Image::Tempo => "tempo",
+            Image::Mimir => "mimir",
+            Image::Pyroscope => "pyroscope",
+            Image::Seaweedfs => "seaweedfs",
+            Image::Grafana => "grafana",
+            Image::K8sSidecar => "k8s-sidecar",
+        }
+    }
+}
+
+/// Every [`Image`] as its pinned reference (`repo:tag@sha256:...`).
+pub struct Images([String; Image::ALL.len()]);
+
+impl Images {
+    /// Resolves every image, or says which are not pinned.
+    pub fn resolve(pins: &Pins) -> Result<Images, Diagnostics> {
+        let mut problems = Diagnostics::default();
+        let references = Image::ALL.map(|image| match pins.image(image.key()) {
+            Some(pin) => pin.reference(),
+            None => {
+                let key = image.key();
+                problems.push(
+                    Diagnostic::error(format!("image `{key}` is not pinned"))
+                        .help(format!("add `images.{key} = {{ repository, tag, digest }}` to the pins file")),
+                );
+                String::new()
+            }
+        });
+        if problems.has_errors() {
+            Err(problems)
+        } else {
+            Ok(Images(references))
+        }
+    }
+
+    pub fn get(&self, image: Image) -> &str {
+        &self.0[image as usize]
+    }
+}
+
+pub struct Context<'a> {
+    pub platform: &'a Platform,
+    pub images: Images,
+    /// Every namespace obsc renders into: its target and role.
+    pub placement: BTreeMap<String, Place>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(platform: &'a Platform, pins: &Pins) -> Result<Context<'a>, Diagnostics> {
+        Ok(Context { platform, images: Images::resolve(pins)?, placement: placement::of_platform(platform) })
+    }
+
+    pub fn image(&self, image: Image) -> &str {
+        self.images.get(image)
+    }
+
+    /// The cluster an environment runs on (its DNS and API server). The checker proved that
+    /// every environment's target is declared.
+    pub fn target_of_environment(&self, environment: &str) -> &Target {
+        let env = &self.platform.environments[environment];
+        &self.platform.targets[env.target(environment)]
+    }
+}
+
+/// The hex SHA-256 of a text: config hashes (pods roll when their config changes) and the
+/// names of immutable objects.
+pub fn sha256(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A failure that only a bug in obsc can cause (the checker accepted the platform).
+pub fn bug(what: impl std::fmt::Display) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::error(format!("internal error: {what}"))
+            .help("this is a bug in obsc, not in the topology: please report it with the topology that shows it"),
+    )
+}
