@@ -5,7 +5,7 @@
 //! adds on its own are dropped before comparing. Both sides are compared in one canonical form
 //! (keys sorted), and a changed object is shown as a unified diff of that form's YAML.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -190,4 +190,45 @@ fn canonical(v: Value) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
         other => other,
     }
+}
+
+/// How a directory differs from the render of one target: objects compared as objects, every
+/// other file (configs, values, kustomization) byte for byte.
+#[derive(Debug, Default)]
+pub struct Freshness {
+    pub objects: ObjectDiff,
+    pub other_files: Vec<String>,
+}
+
+impl Freshness {
+    pub fn is_fresh(&self) -> bool {
+        self.objects.is_empty() && self.other_files.is_empty()
+    }
+}
+
+/// Compares `dir` with the files obsc would write there for `objects` (`build --check`).
+pub fn freshness(
+    target: &str,
+    objects: &[Object],
+    files: &crate::emit::Files,
+    dir: &Path,
+) -> Result<Freshness, Diagnostics> {
+    let existing = crate::emit::read_dir(dir).unwrap_or_default();
+    let diff = if dir.is_dir() {
+        compare(target, objects, dir)?
+    } else {
+        ObjectDiff {
+            target: target.to_string(),
+            added: objects.iter().map(|o| o.key()).collect(),
+            ..Default::default()
+        }
+    };
+    let object_files: BTreeSet<String> = objects.iter().map(crate::emit::object_path).collect();
+    let other_files: BTreeSet<String> = files
+        .keys()
+        .chain(existing.keys())
+        .filter(|p| !object_files.contains(*p) && files.get(*p) != existing.get(*p))
+        .cloned()
+        .collect();
+    Ok(Freshness { objects: diff, other_files: other_files.into_iter().collect() })
 }

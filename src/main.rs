@@ -259,14 +259,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         }
         Command::Pins => {
             let compiled = compile(cli)?;
-            let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for (target, plan) in &compiled.plan.targets {
-                for o in &plan.objects {
-                    for image in o.images() {
-                        users.entry(image).or_default().push(format!("{target}: {}", o.key()));
-                    }
-                }
-            }
+            let users = compiled.plan.image_users();
             for (name, pin) in &compiled.pins.images {
                 let reference = pin.reference();
                 let used = users.get(&reference).map(Vec::as_slice).unwrap_or_default();
@@ -283,8 +276,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     }
 }
 
-/// `build --check`: is the directory exactly what obsc would write? Objects are compared as
-/// objects (and shown as a diff), the other files byte for byte.
+/// `build --check`: is the directory exactly what obsc would write? Prints what differs.
 fn check_render(
     cli: &Cli,
     compiled: &Compiled,
@@ -294,33 +286,16 @@ fn check_render(
     let mut stale = false;
     for (name, files) in rendered {
         let dir = out.join(name);
-        let existing = emit::read_dir(&dir).unwrap_or_default();
         let objects = &compiled.plan.targets[name].objects;
-        let diff = if dir.is_dir() {
-            diff::compare(name, objects, &dir).map_err(Failure::Invalid)?
-        } else {
-            diff::ObjectDiff {
-                target: name.clone(),
-                added: objects.iter().map(|o| o.key()).collect(),
-                ..Default::default()
-            }
-        };
-        let object_files: std::collections::BTreeSet<String> = objects.iter().map(emit::object_path).collect();
-        let other_changed: Vec<&String> = files
-            .keys()
-            .chain(existing.keys())
-            .filter(|p| !object_files.contains(*p) && files.get(*p) != existing.get(*p))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if diff.is_empty() && other_changed.is_empty() {
+        let found = diff::freshness(name, objects, files, &dir).map_err(Failure::Invalid)?;
+        if found.is_fresh() {
             say!("{}: up to date", dir.display());
             continue;
         }
         stale = true;
         say!("{}: stale", dir.display());
-        say_raw!("{}", diff.render(use_color(cli)));
-        for p in other_changed {
+        say_raw!("{}", found.objects.render(use_color(cli)));
+        for p in found.other_files {
             say!("  file differs: {p}");
         }
     }

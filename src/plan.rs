@@ -242,3 +242,18 @@ pub struct TargetPlan {
 pub struct Plan {
     pub targets: BTreeMap<String, TargetPlan>,
 }
+
+impl Plan {
+    /// Image reference -> the objects that run it (`<target>: <object>`), for `obsc pins`.
+    pub fn image_users(&self) -> BTreeMap<String, Vec<String>> {
+        let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (target, plan) in &self.targets {
+            for o in &plan.objects {
+                for image in o.images() {
+                    users.entry(image).or_default().push(format!("{target}: {}", o.key()));
+                }
+            }
+        }
+        users
+    }
+}

@@ -118,15 +118,6 @@ impl Config {
     }
 }
 
-/// A block label must be an identifier: letters, digits and `_`, not starting with a digit.
-pub fn label(name: &str) -> String {
-    let mut out: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
-}
-
 fn is_identifier(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -282,12 +273,6 @@ mod tests {
         let mut s = String::new();
         write_string(&mut s, "a\"b\\c\nd\u{1}");
         assert_eq!(s, r#""a\"b\\c\nd\u0001""#);
-    }
-
-    #[test]
-    fn labels_are_identifiers() {
-        assert_eq!(label("orders-prod"), "orders_prod");
-        assert_eq!(label("1x"), "_1x");
     }
 
     #[test]
