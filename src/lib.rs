@@ -21,6 +21,7 @@ pub mod plan;
 pub mod render;
 pub mod secrets;
 pub mod serial;
+pub mod verify;
 
 use std::path::Path;
 
@@ -61,5 +62,6 @@ pub fn compile(platform: &Path, pins_file: &Path) -> Result<Compiled, Diagnostic
         return Err(found);
     }
     let plan = render::render(&loaded.platform, &pins, &dashboards)?;
+    verify::plan(&plan, &secrets::known(&loaded.platform))?;
     Ok(Compiled { loaded, dashboards, pins, plan, warnings: found })
 }

@@ -96,6 +96,12 @@ enum Command {
     },
     /// List the Secrets a target expects to exist (namespace, name, keys, readers).
     Secrets { target: String },
+    /// List the network flows the configs dial and the NetworkPolicies allow; `--outside`: only
+    /// those with an end outside obsc's namespaces, whose owners must allow them.
+    Flows {
+        #[arg(long)]
+        outside: bool,
+    },
     /// Print the Helm values (Faro settings, OTEL ConfigMap name) of one service.
     AppValues {
         /// `<namespace>/<service>`.
@@ -210,20 +216,40 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         Command::Secrets { target } => {
             let compiled = compile(cli)?;
             let chosen = choose_targets(&compiled, std::slice::from_ref(target), false)?;
-            let expected = obsc::secrets::of_target(&compiled.loaded.platform, &chosen[0]);
+            let known = obsc::secrets::known(&compiled.loaded.platform);
+            let expected = obsc::secrets::inventory(&compiled.plan.targets[&chosen[0]].objects, &known);
             if expected.is_empty() {
                 say!("target `{target}` expects no Secrets");
             }
-            for s in expected {
+            for e in expected {
+                let s = &e.secret;
                 say!("{}/{}", s.namespace, s.name);
                 say!("    keys:    {}", s.keys.join(", "));
-                say!("    read by: {}", s.readers.join(", "));
+                say!("    read by: {}", e.readers.join(", "));
                 say!("    holds:   {}", s.purpose);
                 if let Some(hint) = &s.hint {
                     for line in hint.lines() {
                         say!("    {line}");
                     }
                 }
+            }
+            Ok(0)
+        }
+        Command::Flows { outside } => {
+            let compiled = compile(cli)?;
+            let rendered: std::collections::BTreeSet<&str> =
+                compiled.plan.targets.values().flat_map(|t| t.objects.iter().map(|o| o.namespace())).collect();
+            let inside = |e: &obsc::plan::Endpoint| match e {
+                obsc::plan::Endpoint::Pods { namespace, .. } => rendered.contains(namespace.as_str()),
+                obsc::plan::Endpoint::Address { .. } => false,
+            };
+            for f in &compiled.plan.flows {
+                let external = !inside(&f.from) || !inside(&f.to);
+                if *outside && !external {
+                    continue;
+                }
+                let mark = if external { "  [outside obsc]" } else { "" };
+                say!("{} -> {} {}/{}: {}{mark}", f.from, f.to, f.port, f.protocol.as_str(), f.why);
             }
             Ok(0)
         }

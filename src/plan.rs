@@ -237,10 +237,72 @@ pub struct TargetPlan {
     pub config_files: BTreeMap<String, String>,
 }
 
-/// Every target of the platform.
+/// Every target of the platform, and the flows between its pods that the configs dial.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub targets: BTreeMap<String, TargetPlan>,
+    pub flows: Vec<Flow>,
+}
+
+/// One connection a component's configuration makes (or a cluster service makes to it): who
+/// dials, whom, on which port, and why. The NetworkPolicies must allow each at both ends.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Flow {
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// What dials, in a few words (`collector pushes logs`).
+    pub why: String,
+}
+
+/// One end of a flow: pods selected by labels in a namespace (an empty selector: any pod there),
+/// or an address outside every namespace (the API server, a database outside the cluster).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Endpoint {
+    Pods {
+        namespace: String,
+        /// Labels the namespace carries besides `kubernetes.io/metadata.name` (OpenShift's
+        /// router namespaces carry a policy-group label).
+        namespace_labels: BTreeMap<String, String>,
+        pods: BTreeMap<String, String>,
+    },
+    /// An address no pod selector reaches; `cidr` is what an ipBlock must contain.
+    Address { what: String, cidr: String },
+}
+
+impl Endpoint {
+    pub fn pods(namespace: &str, pods: &BTreeMap<String, String>) -> Endpoint {
+        Endpoint::Pods { namespace: namespace.to_string(), namespace_labels: BTreeMap::new(), pods: pods.clone() }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Pods { namespace, pods, .. } if pods.is_empty() => write!(f, "any pod in `{namespace}`"),
+            Endpoint::Pods { namespace, pods, .. } => {
+                let labels: Vec<String> = pods.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                write!(f, "pods {{{}}} in `{namespace}`", labels.join(","))
+            }
+            Endpoint::Address { what, cidr } => write!(f, "{what} ({cidr})"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        }
+    }
 }
 
 impl Plan {

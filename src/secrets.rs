@@ -1,26 +1,99 @@
-//! Secrets: obsc never holds a secret value. Renderers refer to Secrets by the names made here,
-//! and `obsc secrets <target>` lists them all so an operator can create them before applying.
+//! Secrets: obsc never holds a secret value. Renderers refer to Secrets by the names made here
+//! ([`known`] describes every Secret the topology implies: its keys, what it holds, how to make
+//! it). `obsc secrets <target>` lists the Secrets the target's objects actually read
+//! ([`inventory`], from the objects' own references), so the list cannot drift from the render;
+//! the plan check proves every reference is described.
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::PodSpec;
 use serde::Serialize;
 
 use crate::buckets;
 use crate::model::Platform;
 use crate::names::Backend;
+use crate::plan::Object;
 
-/// A Secret that must exist in the cluster.
+/// A Secret that must exist in the cluster, as obsc describes it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct SecretRef {
     pub namespace: String,
     pub name: String,
     pub keys: Vec<&'static str>,
-    /// The workloads that read it.
-    pub readers: Vec<String>,
     /// What it holds, for the operator.
     pub purpose: String,
     /// How to make it, where that is not obvious.
     pub hint: Option<String>,
+}
+
+/// Every Secret obsc describes, by namespace and name.
+pub type Known = BTreeMap<(String, String), SecretRef>;
+
+/// One row of `obsc secrets`: a described Secret and the objects that read it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Expected {
+    pub secret: SecretRef,
+    /// The objects that read it (`StatefulSet/loki-write`).
+    pub readers: Vec<String>,
+}
+
+/// One reference a pod makes to a Secret: its name and, for a single key, the key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reference {
+    pub name: String,
+    /// `None`: the whole Secret (a volume or `envFrom`).
+    pub key: Option<String>,
+}
+
+/// Every Secret reference of a pod: env `secretKeyRef`, `envFrom.secretRef`, secret volumes and
+/// projected secret sources.
+pub fn references(spec: &PodSpec) -> Vec<Reference> {
+    let mut out = Vec::new();
+    for c in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
+        for e in c.env.iter().flatten() {
+            if let Some(r) = e.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()) {
+                out.push(Reference { name: r.name.clone(), key: Some(r.key.clone()) });
+            }
+        }
+        for f in c.env_from.iter().flatten() {
+            if let Some(r) = &f.secret_ref {
+                out.push(Reference { name: r.name.clone(), key: None });
+            }
+        }
+    }
+    for v in spec.volumes.iter().flatten() {
+        if let Some(name) = v.secret.as_ref().and_then(|s| s.secret_name.clone()) {
+            out.push(Reference { name, key: None });
+        }
+        for source in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
+            if let Some(s) = &source.secret {
+                out.push(Reference { name: s.name.clone(), key: None });
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The Secrets a target's objects read, each with its readers, described from `known`. A
+/// reference `known` does not describe is left out here; the plan check reports it.
+pub fn inventory(objects: &[Object], known: &Known) -> Vec<Expected> {
+    let mut readers: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for o in objects {
+        let Some(spec) = o.pod_spec() else { continue };
+        for r in references(spec) {
+            readers.entry((o.namespace().to_string(), r.name)).or_default().push(format!("{}/{}", o.kind(), o.name()));
+        }
+    }
+    readers
+        .into_iter()
+        .filter_map(|(id, mut readers)| {
+            readers.sort();
+            readers.dedup();
+            known.get(&id).map(|secret| Expected { secret: secret.clone(), readers })
+        })
+        .collect()
 }
 
 /// Keys of a backend's S3 credentials Secret.
@@ -41,7 +114,6 @@ pub fn s3_credentials(platform: &Platform, environment: &str, backend: Backend) 
         namespace: env.monitoring_namespace.clone(),
         name: format!("{}-s3", backend.as_str()),
         keys: vec![ACCESS_KEY_ID, SECRET_ACCESS_KEY],
-        readers: vec![backend.instance(environment)],
         purpose: format!(
             "S3 keys of identity `{}` on storage instance `{}`",
             s3_identity(environment, backend),
@@ -63,7 +135,6 @@ pub fn storage_identities(platform: &Platform, instance: &str) -> SecretRef {
         namespace: storage.namespace.clone(),
         name: storage.credentials_secret.clone(),
         keys: vec![S3_IDENTITIES],
-        readers: vec![format!("{instance}-s3"), format!("{instance}-buckets")],
         purpose: format!("SeaweedFS S3 identities of `{instance}`; without it the gateway would accept any key"),
         hint: Some(identities_hint(platform, instance)),
     }
@@ -84,42 +155,32 @@ fn identities_hint(platform: &Platform, instance: &str) -> String {
     out
 }
 
-/// Every Secret a target's objects read.
-pub fn of_target(platform: &Platform, target: &str) -> Vec<SecretRef> {
+/// Every Secret the topology implies, described.
+pub fn known(platform: &Platform) -> Known {
     let mut out = Vec::new();
-    for (name, storage) in &platform.storage {
-        if storage.target == target {
-            out.push(storage_identities(platform, name));
-        }
+    for name in platform.storage.keys() {
+        out.push(storage_identities(platform, name));
     }
     for (env_name, env) in &platform.environments {
-        if env.target(env_name) != target {
-            continue;
-        }
         for backend in [Backend::Loki, Backend::Tempo, Backend::Mimir, Backend::Pyroscope] {
             if env.has(backend) {
                 out.push(s3_credentials(platform, env_name, backend));
             }
         }
     }
-    for (name, g) in &platform.grafana {
-        if g.target == target {
-            out.extend(grafana(name, g));
-        }
+    for g in platform.grafana.values() {
+        out.extend(grafana(g));
     }
-    out.sort();
-    out.dedup();
-    out
+    out.into_iter().map(|s| ((s.namespace.clone(), s.name.clone()), s)).collect()
 }
 
 /// The Secrets a Grafana reads: database password, OAuth client secret, and where configured the
 /// Redis password and the Thanos querier token.
-pub fn grafana(name: &str, g: &crate::model::Grafana) -> Vec<SecretRef> {
+pub fn grafana(g: &crate::model::Grafana) -> Vec<SecretRef> {
     let secret = |secret: &str, key: &'static str, purpose: String, hint: Option<String>| SecretRef {
         namespace: g.namespace.clone(),
         name: secret.to_string(),
         keys: vec![key],
-        readers: vec![format!("grafana ({name})")],
         purpose,
         hint,
     };

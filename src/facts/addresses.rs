@@ -40,6 +40,22 @@ pub mod collector {
         selector("alloy", "collector", COLLECTOR)
     }
 
+    /// The receivers a collector opens for its namespace's signals, as (port name, port).
+    pub fn receivers(signals: &crate::model::Signals, ports: &CollectorPorts) -> Vec<(&'static str, u16)> {
+        let mut open = Vec::new();
+        if signals.traces || signals.metrics {
+            open.push(("otlp-grpc", ports.otlp_grpc));
+            open.push(("otlp-http", ports.otlp_http));
+        }
+        if signals.faro {
+            open.push(("faro", ports.faro));
+        }
+        if signals.profiles {
+            open.push(("pyroscope", ports.pyroscope));
+        }
+        open
+    }
+
     /// Every port of the collector pod, by the name `collector.ports` gives it: one table for
     /// the checker (no two alike) and the renderer (open those whose receiver is on).
     pub fn ports(ports: &CollectorPorts) -> [(&'static str, u16); 5] {
@@ -192,6 +208,17 @@ pub mod seaweedfs {
     use crate::model::StorageInstance;
 
     pub const S3_PORT: u16 = 8333;
+    pub const MASTER_PORT: u16 = 9333;
+    pub const VOLUME_PORT: u16 = 8080;
+    pub const FILER_PORT: u16 = 8888;
+    /// SeaweedFS serves gRPC on the HTTP port + 10000.
+    pub const GRPC_OFFSET: u16 = 10000;
+
+    /// The pods of one role of an instance (`master`, `volume`, `filer`, `s3`, `server`,
+    /// `buckets`).
+    pub fn role_pods(instance: &str, role: &str) -> Labels {
+        selector("seaweedfs", role, instance)
+    }
 
     pub fn s3_service(instance: &str) -> String {
         format!("{instance}-s3")

@@ -15,6 +15,7 @@ pub mod alloy;
 pub mod collector;
 pub mod context;
 pub mod dskit;
+pub mod flows;
 pub mod grafana;
 pub mod invariants;
 pub mod loki;
@@ -112,7 +113,8 @@ pub fn render(platform: &Platform, pins: &Pins, dashboards: &dashboards::Files) 
         return Err(problems);
     }
 
-    let plan = file_by_target(&cx, all)?;
+    let mut plan = file_by_target(&cx, all)?;
+    plan.flows = flows::of_platform(&cx);
     invariants::check(&plan)?;
     Ok(plan)
 }
