@@ -6,7 +6,7 @@ use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{self, Labels};
@@ -92,6 +92,22 @@ pub fn in_namespace(namespace: &str, pods: Option<&Labels>) -> NetworkPolicyPeer
             meta::NAMESPACE_NAME.to_string(),
             namespace.to_string(),
         )]))),
+        pod_selector: Some(pods.map(meta::match_labels).unwrap_or_default()),
+        ..Default::default()
+    }
+}
+
+/// Pods matching `pods` in any of `namespaces` (given sorted), as one peer.
+pub fn in_namespaces(namespaces: &[&str], pods: Option<&Labels>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: meta::NAMESPACE_NAME.to_string(),
+                operator: "In".to_string(),
+                values: Some(namespaces.iter().map(|n| n.to_string()).collect()),
+            }]),
+            ..LabelSelector::default()
+        }),
         pod_selector: Some(pods.map(meta::match_labels).unwrap_or_default()),
         ..Default::default()
     }

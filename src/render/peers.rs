@@ -48,14 +48,21 @@ pub fn to_backend(
     ))
 }
 
-/// The collectors of an environment's managed namespaces.
+/// The collectors of an environment's managed namespaces: one peer whose namespace selector
+/// lists them all (`kubernetes.io/metadata.name In [...]`, sorted), so a namespace added to the
+/// topology adds one word to each backend's policy, not a block. Empty when there are none.
 pub fn collectors_of(cx: &Context, environment: &str) -> Vec<NetworkPolicyPeer> {
-    cx.platform
+    let namespaces: Vec<&str> = cx
+        .platform
         .namespaces
         .iter()
         .filter(|(_, ns)| ns.environment == environment)
-        .map(|(name, _)| network::in_namespace(name, Some(&collector::pods())))
-        .collect()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if namespaces.is_empty() {
+        return Vec::new();
+    }
+    vec![network::in_namespaces(&namespaces, Some(&collector::pods()))]
 }
 
 /// Who queries an environment's backends: the Grafanas that serve it.
