@@ -23,6 +23,7 @@ pub mod meta;
 pub mod mimir;
 pub mod network;
 pub mod peers;
+pub mod policies;
 pub mod pod;
 pub mod pyroscope;
 pub mod restricted;

@@ -1,0 +1,166 @@
+//! NetworkPolicies derived from the flow table: a workload's policy admits exactly the flows
+//! whose far end dials it, and (when it owns its egress) lets out exactly the flows it dials.
+//! Policies are additive, so a pod selected by several (Loki's write pods: the ring's policy
+//! and the push policy) gets the union.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::meta::{self, Labels};
+use super::network;
+use crate::plan::{Endpoint, Flow, Protocol};
+
+/// A policy to derive: its name, the pods it selects, and whether it also rules their egress.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub name: String,
+    pub namespace: String,
+    pub pods: Labels,
+    /// Egress too (the workload's own policy); `false`: an extra ingress allow.
+    pub egress: bool,
+}
+
+impl Owner {
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::pods(&self.namespace, &self.pods)
+    }
+}
+
+/// Who is on the other side of a rule, before it becomes a peer: pods by their labels in a set
+/// of namespaces (by name, or by namespace labels), or an address block.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Other {
+    Pods { namespace_labels: BTreeMap<String, String>, pods: Labels },
+    Block(String),
+}
+
+/// The policy of one owner from every flow of the table.
+pub fn derive(owner: &Owner, flows: &[Flow]) -> NetworkPolicy {
+    let me = owner.endpoint();
+    let ingress_flows = flows.iter().filter(|f| f.to == me).map(|f| (&f.from, f));
+    let egress_flows = flows.iter().filter(|f| f.from == me).map(|f| (&f.to, f));
+    let ingress = rules(&owner.namespace, ingress_flows)
+        .into_iter()
+        .map(|(peers, ports)| NetworkPolicyIngressRule { from: Some(peers), ports: Some(ports) })
+        .collect();
+    let egress: Vec<NetworkPolicyEgressRule> = rules(&owner.namespace, egress_flows)
+        .into_iter()
+        .map(|(peers, ports)| NetworkPolicyEgressRule { to: Some(peers), ports: Some(ports) })
+        .collect();
+    let types = if owner.egress { vec!["Ingress", "Egress"] } else { vec!["Ingress"] };
+    NetworkPolicy {
+        metadata: meta::object(&owner.name, &owner.namespace, &owner.pods),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(meta::match_labels(&owner.pods)),
+            policy_types: Some(types.into_iter().map(str::to_string).collect()),
+            ingress: Some(ingress),
+            egress: owner.egress.then_some(egress),
+        }),
+    }
+}
+
+/// Rules for the flows' far ends: far ends with the same ports share a rule, and pods with the
+/// same labels in several namespaces share one peer (`kubernetes.io/metadata.name In [...]`).
+fn rules<'a>(
+    own_namespace: &str,
+    flows: impl Iterator<Item = (&'a Endpoint, &'a Flow)>,
+) -> Vec<(Vec<NetworkPolicyPeer>, Vec<NetworkPolicyPort>)> {
+    // far end (without its namespace name) -> namespaces -> ports
+    let mut by_other: BTreeMap<Other, (BTreeSet<String>, BTreeSet<(Protocol, u16)>)> = BTreeMap::new();
+    for (other, flow) in flows {
+        let (key, namespace) = match other {
+            Endpoint::Pods { namespace, namespace_labels, pods } => {
+                (Other::Pods { namespace_labels: namespace_labels.clone(), pods: pods.clone() }, Some(namespace.clone()))
+            }
+            Endpoint::Address { cidr, .. } => (Other::Block(cidr.clone()), None),
+        };
+        let entry = by_other.entry(key).or_default();
+        entry.0.extend(namespace);
+        entry.1.insert((flow.protocol, flow.port));
+    }
+    // ports -> peers
+    let mut by_ports: BTreeMap<BTreeSet<(Protocol, u16)>, Vec<NetworkPolicyPeer>> = BTreeMap::new();
+    for (other, (namespaces, ports)) in by_other {
+        let peer = match other {
+            Other::Block(cidr) => NetworkPolicyPeer {
+                ip_block: Some(IPBlock { cidr, except: None }),
+                ..NetworkPolicyPeer::default()
+            },
+            Other::Pods { namespace_labels, pods } => {
+                let selector = (!pods.is_empty()).then_some(&pods);
+                if !namespace_labels.is_empty() {
+                    // A namespace known by its labels (OpenShift's router namespaces), not its name.
+                    NetworkPolicyPeer {
+                        namespace_selector: Some(meta::match_labels(&namespace_labels)),
+                        pod_selector: Some(selector.map(meta::match_labels).unwrap_or_default()),
+                        ..NetworkPolicyPeer::default()
+                    }
+                } else if namespaces.len() == 1 && namespaces.contains(own_namespace) {
+                    network::same_namespace(selector)
+                } else if namespaces.len() == 1 {
+                    network::in_namespace(namespaces.iter().next().map(String::as_str).unwrap_or_default(), selector)
+                } else {
+                    let names: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+                    network::in_namespaces(&names, selector)
+                }
+            }
+        };
+        by_ports.entry(ports).or_default().push(peer);
+    }
+    by_ports
+        .into_iter()
+        .map(|(ports, peers)| {
+            let ports = ports
+                .into_iter()
+                .map(|(protocol, port)| NetworkPolicyPort {
+                    port: Some(IntOrString::Int(i32::from(port))),
+                    protocol: Some(protocol.as_str().to_string()),
+                    end_port: None,
+                })
+                .collect();
+            (peers, ports)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn flow(from: Endpoint, to: Endpoint, port: u16) -> Flow {
+        Flow { from, to, port, protocol: Protocol::Tcp, why: String::new() }
+    }
+
+    #[test]
+    fn a_policy_admits_exactly_its_flows_and_groups_namespaces() {
+        let loki = labels(&[("app", "loki")]);
+        let collector = labels(&[("app", "alloy")]);
+        let owner = Owner { name: "loki".into(), namespace: "mon".into(), pods: loki.clone(), egress: true };
+        let flows = vec![
+            flow(Endpoint::pods("a", &collector), Endpoint::pods("mon", &loki), 3100),
+            flow(Endpoint::pods("b", &collector), Endpoint::pods("mon", &loki), 3100),
+            flow(Endpoint::pods("mon", &loki), Endpoint::pods("mon", &loki), 7946),
+            flow(Endpoint::pods("mon", &loki), Endpoint::Address { what: "s3".into(), cidr: "10.0.0.0/8".into() }, 8333),
+            flow(Endpoint::pods("x", &collector), Endpoint::pods("x", &labels(&[])), 1),
+        ];
+        let policy = derive(&owner, &flows);
+        let text = crate::serial::yaml(&policy).unwrap();
+        assert!(text.contains("operator: In"), "{text}");
+        assert!(text.contains("- a\n") && text.contains("- b\n"), "{text}");
+        assert!(text.contains("cidr: 10.0.0.0/8"), "{text}");
+        let spec = policy.spec.unwrap();
+        assert_eq!(spec.ingress.as_ref().unwrap().len(), 2, "collectors on 3100, the ring on 7946");
+        assert_eq!(spec.egress.as_ref().unwrap().len(), 2, "the ring on 7946, S3 on 8333");
+        assert_eq!(spec.policy_types.unwrap(), vec!["Ingress", "Egress"]);
+    }
+}
