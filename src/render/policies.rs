@@ -39,6 +39,9 @@ enum Other {
     Block(String),
 }
 
+/// The ports of a rule.
+type Ports = BTreeSet<(Protocol, u16)>;
+
 /// The policy of one owner from every flow of the table.
 pub fn derive(owner: &Owner, flows: &[Flow]) -> NetworkPolicy {
     let me = owner.endpoint();
@@ -71,7 +74,7 @@ fn rules<'a>(
     flows: impl Iterator<Item = (&'a Endpoint, &'a Flow)>,
 ) -> Vec<(Vec<NetworkPolicyPeer>, Vec<NetworkPolicyPort>)> {
     // far end (without its namespace name) -> namespaces -> ports
-    let mut by_other: BTreeMap<Other, (BTreeSet<String>, BTreeSet<(Protocol, u16)>)> = BTreeMap::new();
+    let mut by_other: BTreeMap<Other, (BTreeSet<String>, Ports)> = BTreeMap::new();
     for (other, flow) in flows {
         let (key, namespace) = match other {
             Endpoint::Pods { namespace, namespace_labels, pods } => {
@@ -84,7 +87,7 @@ fn rules<'a>(
         entry.1.insert((flow.protocol, flow.port));
     }
     // ports -> peers
-    let mut by_ports: BTreeMap<BTreeSet<(Protocol, u16)>, Vec<NetworkPolicyPeer>> = BTreeMap::new();
+    let mut by_ports: BTreeMap<Ports, Vec<NetworkPolicyPeer>> = BTreeMap::new();
     for (other, (namespaces, ports)) in by_other {
         let peer = match other {
             Other::Block(cidr) => NetworkPolicyPeer {
