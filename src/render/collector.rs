@@ -9,14 +9,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::alloy::{self, Block, Config, Reference, Value};
 use super::meta::{self, Labels};
-use super::peers::{self, Dial};
-use super::{network, pod, services, workload, Context, Image, Rendered};
+use super::{pod, services, workload, Context, Image, Rendered};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::{loki, mimir, pyroscope, tempo};
 use crate::facts::retention;
 use crate::model::{CollectorPorts, ManagedNamespace, Signals};
 use crate::names::object::{COLLECTOR, COLLECTOR_SERVICE};
-use crate::names::{Signal, LOG_SOURCE_LABEL};
+use crate::names::LOG_SOURCE_LABEL;
 
 /// Where the collector's Alloy config is mounted.
 const CONFIG_DIR: &str = "/etc/alloy";
@@ -143,38 +142,15 @@ pub fn render(cx: &Context, ns: &str, namespace: &ManagedNamespace) -> Result<Re
     if !receivers.is_empty() {
         out.push(workload::service(COLLECTOR_SERVICE, ns, &pods, &receivers));
     }
-    out.push(network_policy(cx, &c, &pods, &receivers));
+    out.push(network_policy(cx, &c, &pods));
     out.config_file(ns, "collector.alloy", &config);
     Ok(out)
 }
 
 /// Receivers admit only pods of the collector's own namespace; the collector reaches DNS, the
-/// API server and exactly the backends its signals go to.
-fn network_policy(
-    cx: &Context,
-    c: &Collector,
-    pods: &Labels,
-    receivers: &[(&str, u16)],
-) -> k8s_openapi::api::networking::v1::NetworkPolicy {
-    let ingress = if receivers.is_empty() {
-        Vec::new()
-    } else {
-        vec![network::allow_in(
-            vec![network::same_namespace(None)],
-            receivers.iter().map(|(_, port)| network::tcp(*port)).collect(),
-        )]
-    };
-    let target = cx.target_of_environment(c.environment);
-    let mut egress = vec![network::dns(target), network::api_server(target)];
-    let env = &cx.platform.environments[c.environment];
-    for signal in Signal::ALL {
-        // Browser logs from the Faro receiver go to Loki too.
-        let ships = c.signals.sends(signal) || (signal == Signal::Logs && c.signals.faro);
-        if ships {
-            egress.extend(peers::to_backend(c.environment, env, signal.backend(), Dial::Push));
-        }
-    }
-    network::policy(COLLECTOR, c.namespace, pods, ingress, egress)
+/// API server and exactly the backends its signals go to. Derived from the flow table.
+fn network_policy(cx: &Context, c: &Collector, pods: &Labels) -> k8s_openapi::api::networking::v1::NetworkPolicy {
+    cx.policy(COLLECTOR, c.namespace, pods, true)
 }
 
 /// The Alloy pipeline: pod logs -> Loki; OTLP -> batch -> Tempo and Mimir; Faro and Pyroscope

@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use super::policies::{Flows, Owner};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::facts::addresses::Labels;
 use crate::facts::placement::{self, Place};
 use crate::model::{Platform, Target};
 use crate::pins::Pins;
@@ -86,11 +90,26 @@ pub struct Context<'a> {
     pub images: Images,
     /// Every namespace obsc renders into: its target and role.
     pub placement: BTreeMap<String, Place>,
+    /// Every flow the configs dial; the NetworkPolicies are derived from it.
+    pub flows: Flows,
 }
 
 impl<'a> Context<'a> {
     pub fn new(platform: &'a Platform, pins: &Pins) -> Result<Context<'a>, Diagnostics> {
-        Ok(Context { platform, images: Images::resolve(pins)?, placement: placement::of_platform(platform) })
+        let mut cx = Context {
+            platform,
+            images: Images::resolve(pins)?,
+            placement: placement::of_platform(platform),
+            flows: Flows::default(),
+        };
+        cx.flows = Flows::new(super::flows::of_platform(&cx));
+        Ok(cx)
+    }
+
+    /// The NetworkPolicy of some pods, derived from the flow table.
+    pub fn policy(&self, name: &str, namespace: &str, pods: &Labels, egress: bool) -> NetworkPolicy {
+        let owner = Owner { name: name.to_string(), namespace: namespace.to_string(), pods: pods.clone(), egress };
+        super::policies::derive(&owner, &self.flows)
     }
 
     pub fn image(&self, image: Image) -> &str {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::dskit::{Memberlist, Ring, Server};
 use super::meta::Labels;
 use super::peers;
-use super::{bug, network, pod, workload, Context, Image, Rendered};
+use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::loki::{self as address, GRPC_PORT, HTTP_PORT, MEMBERLIST_PORT};
@@ -301,36 +301,19 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> Result<Rendere
 }
 
 /// Loki's pods talk among themselves (ring, queries, compactor) and reach their S3 gateway;
-/// collectors of the environment reach only the push pods, query clients only the query pods.
+/// collectors reach the push pods, query clients the query pods. Each policy is derived from
+/// the flow table.
 fn policies(cx: &Context, env_name: &str, env: &Environment, ring: &Labels) -> Vec<NetworkPolicy> {
     let ns = env.monitoring_namespace.as_str();
-    let members = vec![network::same_namespace(Some(ring))];
-    let own_ports = vec![network::tcp(HTTP_PORT), network::tcp(GRPC_PORT), network::tcp(MEMBERLIST_PORT)];
-    let target = cx.target_of_environment(env_name);
-    let mut out = vec![network::policy(
-        "loki",
-        ns,
-        ring,
-        vec![network::allow_in(members.clone(), own_ports.clone())],
-        vec![network::dns(target), network::allow_out(members, own_ports), peers::s3_egress(cx, env)],
-    )];
-    let collectors = peers::collectors_of(cx, env_name);
-    if !collectors.is_empty() {
-        out.push(network::ingress_only(
-            "loki-push",
-            ns,
-            &address::push_pods(env_name, &env.loki),
-            vec![network::allow_in(collectors, vec![network::tcp(HTTP_PORT)])],
-        ));
+    let mut out = vec![cx.policy("loki", ns, ring, true)];
+    let push = address::push_pods(env_name, &env.loki);
+    let query = address::query_pods(env_name, &env.loki);
+    if !peers::collectors_of(cx, env_name).is_empty() {
+        out.push(cx.policy("loki-push", ns, &push, false));
     }
-    let queriers = peers::query_clients(cx, env_name);
-    if !queriers.is_empty() {
-        out.push(network::ingress_only(
-            "loki-query",
-            ns,
-            &address::query_pods(env_name, &env.loki),
-            vec![network::allow_in(queriers, vec![network::tcp(HTTP_PORT)])],
-        ));
+    // In monolithic mode every replica both takes pushes and answers queries: one policy.
+    if query != push && !peers::query_clients(cx, env_name).is_empty() {
+        out.push(cx.policy("loki-query", ns, &query, false));
     }
     out
 }

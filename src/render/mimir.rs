@@ -10,12 +10,11 @@ use serde::Serialize;
 
 use super::dskit::{Memberlist, Server};
 use super::meta::Labels;
-use super::peers;
-use super::{bug, network, pod, workload, Context, Image, Rendered};
+use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::mimir::{self as address, GRPC_PORT, HTTP_PORT, MEMBERLIST_PORT};
-use crate::facts::addresses::{seaweedfs, tempo};
+use crate::facts::addresses::seaweedfs;
 use crate::model::{Environment, Mimir};
 use crate::names::{object, Backend};
 use crate::secrets;
@@ -215,30 +214,12 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment, mimir: &Mimir) ->
         &mimir.volume,
     ));
     out.push(workload::service(object::MIMIR, ns, &pods, &[("http", HTTP_PORT), ("grpc", GRPC_PORT)]));
-    out.push(policy(cx, env_name, env, &pods));
+    out.push(policy(cx, env, &pods));
     out.config_file(ns, CONFIG_FILE, &config);
     Ok(out)
 }
 
-/// Collectors and Tempo's metrics generator push; query clients read; replicas talk among
-/// themselves; Mimir reaches its S3 gateway.
-fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> NetworkPolicy {
-    let ns = env.monitoring_namespace.as_str();
-    let members = vec![network::same_namespace(Some(pods))];
-    let own_ports = vec![network::tcp(HTTP_PORT), network::tcp(GRPC_PORT), network::tcp(MEMBERLIST_PORT)];
-    let mut ingress = vec![network::allow_in(members.clone(), own_ports.clone())];
-    let mut pushers = peers::collectors_of(cx, env_name);
-    if env.tempo.is_some() {
-        pushers.push(network::same_namespace(Some(&tempo::pods(env_name))));
-    }
-    if !pushers.is_empty() {
-        ingress.push(network::allow_in(pushers, vec![network::tcp(HTTP_PORT)]));
-    }
-    let queriers = peers::query_clients(cx, env_name);
-    if !queriers.is_empty() {
-        ingress.push(network::allow_in(queriers, vec![network::tcp(HTTP_PORT)]));
-    }
-    let target = cx.target_of_environment(env_name);
-    let egress = vec![network::dns(target), network::allow_out(members, own_ports), peers::s3_egress(cx, env)];
-    network::policy("mimir", ns, pods, ingress, egress)
+/// Derived from the flow table: who dials it, and what it dials.
+fn policy(cx: &Context, env: &Environment, pods: &Labels) -> NetworkPolicy {
+    cx.policy("mimir", &env.monitoring_namespace, pods, true)
 }

@@ -23,8 +23,8 @@ pub mod meta;
 pub mod mimir;
 pub mod network;
 pub mod peers;
-pub mod policies;
 pub mod pod;
+pub mod policies;
 pub mod pyroscope;
 pub mod restricted;
 pub mod seaweedfs;
@@ -115,7 +115,7 @@ pub fn render(platform: &Platform, pins: &Pins, dashboards: &dashboards::Files) 
     }
 
     let mut plan = file_by_target(&cx, all)?;
-    plan.flows = flows::of_platform(&cx);
+    plan.flows = cx.flows.all.clone();
     invariants::check(&plan)?;
     Ok(plan)
 }

@@ -42,11 +42,39 @@ enum Other {
 /// The ports of a rule.
 type Ports = BTreeSet<(Protocol, u16)>;
 
-/// The policy of one owner from every flow of the table.
-pub fn derive(owner: &Owner, flows: &[Flow]) -> NetworkPolicy {
+/// The flow table, indexed by each end.
+#[derive(Debug, Default)]
+pub struct Flows {
+    pub all: Vec<Flow>,
+    into: BTreeMap<Endpoint, Vec<usize>>,
+    out_of: BTreeMap<Endpoint, Vec<usize>>,
+}
+
+impl Flows {
+    pub fn new(all: Vec<Flow>) -> Flows {
+        let mut into: BTreeMap<Endpoint, Vec<usize>> = BTreeMap::new();
+        let mut out_of: BTreeMap<Endpoint, Vec<usize>> = BTreeMap::new();
+        for (i, f) in all.iter().enumerate() {
+            into.entry(f.to.clone()).or_default().push(i);
+            out_of.entry(f.from.clone()).or_default().push(i);
+        }
+        Flows { all, into, out_of }
+    }
+
+    fn into(&self, e: &Endpoint) -> impl Iterator<Item = &Flow> {
+        self.into.get(e).into_iter().flatten().map(|&i| &self.all[i])
+    }
+
+    fn out_of(&self, e: &Endpoint) -> impl Iterator<Item = &Flow> {
+        self.out_of.get(e).into_iter().flatten().map(|&i| &self.all[i])
+    }
+}
+
+/// The policy of one owner from the flow table.
+pub fn derive(owner: &Owner, flows: &Flows) -> NetworkPolicy {
     let me = owner.endpoint();
-    let ingress_flows = flows.iter().filter(|f| f.to == me).map(|f| (&f.from, f));
-    let egress_flows = flows.iter().filter(|f| f.from == me).map(|f| (&f.to, f));
+    let ingress_flows = flows.into(&me).map(|f| (&f.from, f));
+    let egress_flows = flows.out_of(&me).map(|f| (&f.to, f));
     let ingress = rules(&owner.namespace, ingress_flows)
         .into_iter()
         .map(|(peers, ports)| NetworkPolicyIngressRule { from: Some(peers), ports: Some(ports) })
@@ -77,9 +105,10 @@ fn rules<'a>(
     let mut by_other: BTreeMap<Other, (BTreeSet<String>, Ports)> = BTreeMap::new();
     for (other, flow) in flows {
         let (key, namespace) = match other {
-            Endpoint::Pods { namespace, namespace_labels, pods } => {
-                (Other::Pods { namespace_labels: namespace_labels.clone(), pods: pods.clone() }, Some(namespace.clone()))
-            }
+            Endpoint::Pods { namespace, namespace_labels, pods } => (
+                Other::Pods { namespace_labels: namespace_labels.clone(), pods: pods.clone() },
+                Some(namespace.clone()),
+            ),
             Endpoint::Address { cidr, .. } => (Other::Block(cidr.clone()), None),
         };
         let entry = by_other.entry(key).or_default();
@@ -90,10 +119,9 @@ fn rules<'a>(
     let mut by_ports: BTreeMap<Ports, Vec<NetworkPolicyPeer>> = BTreeMap::new();
     for (other, (namespaces, ports)) in by_other {
         let peer = match other {
-            Other::Block(cidr) => NetworkPolicyPeer {
-                ip_block: Some(IPBlock { cidr, except: None }),
-                ..NetworkPolicyPeer::default()
-            },
+            Other::Block(cidr) => {
+                NetworkPolicyPeer { ip_block: Some(IPBlock { cidr, except: None }), ..NetworkPolicyPeer::default() }
+            }
             Other::Pods { namespace_labels, pods } => {
                 let selector = (!pods.is_empty()).then_some(&pods);
                 if !namespace_labels.is_empty() {
@@ -152,10 +180,14 @@ mod tests {
             flow(Endpoint::pods("a", &collector), Endpoint::pods("mon", &loki), 3100),
             flow(Endpoint::pods("b", &collector), Endpoint::pods("mon", &loki), 3100),
             flow(Endpoint::pods("mon", &loki), Endpoint::pods("mon", &loki), 7946),
-            flow(Endpoint::pods("mon", &loki), Endpoint::Address { what: "s3".into(), cidr: "10.0.0.0/8".into() }, 8333),
+            flow(
+                Endpoint::pods("mon", &loki),
+                Endpoint::Address { what: "s3".into(), cidr: "10.0.0.0/8".into() },
+                8333,
+            ),
             flow(Endpoint::pods("x", &collector), Endpoint::pods("x", &labels(&[])), 1),
         ];
-        let policy = derive(&owner, &flows);
+        let policy = derive(&owner, &Flows::new(flows));
         let text = crate::serial::yaml(&policy).unwrap();
         assert!(text.contains("operator: In"), "{text}");
         assert!(text.contains("- a\n") && text.contains("- b\n"), "{text}");

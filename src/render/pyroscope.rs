@@ -7,8 +7,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
 use super::meta::Labels;
-use super::peers;
-use super::{bug, network, pod, workload, Context, Image, Rendered};
+use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::pyroscope::{self as address, HTTP_PORT};
@@ -116,17 +115,12 @@ pub fn render(
         &pyroscope.volume,
     ));
     out.push(workload::service(object::PYROSCOPE, ns, &pods, &[("http", HTTP_PORT)]));
-    out.push(policy(cx, env_name, env, &pods));
+    out.push(policy(cx, env, &pods));
     out.config_file(ns, CONFIG_FILE, &config);
     Ok(out)
 }
 
-fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> NetworkPolicy {
-    let ns = env.monitoring_namespace.as_str();
-    let mut clients = peers::collectors_of(cx, env_name);
-    clients.extend(peers::query_clients(cx, env_name));
-    let ingress =
-        if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(HTTP_PORT)])] };
-    let target = cx.target_of_environment(env_name);
-    network::policy("pyroscope", ns, pods, ingress, vec![network::dns(target), peers::s3_egress(cx, env)])
+/// Derived from the flow table: who dials it, and what it dials.
+fn policy(cx: &Context, env: &Environment, pods: &Labels) -> NetworkPolicy {
+    cx.policy("pyroscope", &env.monitoring_namespace, pods, true)
 }

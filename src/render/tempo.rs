@@ -10,8 +10,7 @@ use serde::Serialize;
 
 use super::dskit::Server;
 use super::meta::Labels;
-use super::peers;
-use super::{bug, network, pod, workload, Context, Image, Rendered};
+use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::tempo::{self as address, GRPC_PORT, HTTP_PORT, OTLP_GRPC_PORT, OTLP_HTTP_PORT};
@@ -230,31 +229,12 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment, tempo: &Tempo) ->
         &pods,
         &[("http", HTTP_PORT), ("otlp-grpc", OTLP_GRPC_PORT), ("otlp-http", OTLP_HTTP_PORT)],
     ));
-    out.push(policy(cx, env_name, env, &pods));
+    out.push(policy(cx, env, &pods));
     out.config_file(ns, CONFIG_FILE, &config);
     Ok(out)
 }
 
-/// Collectors send OTLP; query clients read; Tempo writes blocks to S3 and generated metrics
-/// to the environment's Mimir.
-fn policy(cx: &Context, env_name: &str, env: &Environment, pods: &Labels) -> NetworkPolicy {
-    let ns = env.monitoring_namespace.as_str();
-    let mut ingress = Vec::new();
-    let collectors = peers::collectors_of(cx, env_name);
-    if !collectors.is_empty() {
-        ingress.push(network::allow_in(collectors, vec![network::tcp(OTLP_GRPC_PORT), network::tcp(OTLP_HTTP_PORT)]));
-    }
-    let queriers = peers::query_clients(cx, env_name);
-    if !queriers.is_empty() {
-        ingress.push(network::allow_in(queriers, vec![network::tcp(HTTP_PORT)]));
-    }
-    let target = cx.target_of_environment(env_name);
-    let mut egress = vec![network::dns(target), peers::s3_egress(cx, env)];
-    if env.mimir.is_some() {
-        egress.push(network::allow_out(
-            vec![network::same_namespace(Some(&mimir::pods(env_name)))],
-            vec![network::tcp(mimir::HTTP_PORT)],
-        ));
-    }
-    network::policy("tempo", ns, pods, ingress, egress)
+/// Derived from the flow table: who dials it, and what it dials.
+fn policy(cx: &Context, env: &Environment, pods: &Labels) -> NetworkPolicy {
+    cx.policy("tempo", &env.monitoring_namespace, pods, true)
 }
