@@ -63,9 +63,16 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
                 .help("run obsc from the project root, or name the file with --platform"),
         );
     }
+    preflight(path)?;
     let mut program: Program<CacheImpl> = match ProgramBuilder::new().add_path(path.as_os_str()).build() {
         Ok(program) => program,
-        Err(e) => return fail(Diagnostic::error(format!("cannot read `{}`: {e:?}", path.display()))),
+        Err(e) => {
+            let why = match e {
+                nickel_lang_core::program::BuilderError::Io { error, .. } => error.to_string(),
+                other => other.to_string(),
+            };
+            return fail(Diagnostic::error(format!("cannot read `{}`: {why}", display_path(path))));
+        }
     };
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
@@ -142,6 +149,151 @@ fn collect_strings(value: &serde_json::Value, path: &mut Vec<String>, out: &mut 
         }
         _ => {}
     }
+}
+
+/// How deep `{`, `[` and `(` may nest in a platform file. Real topologies nest a few levels;
+/// evaluating and walking a value recurses once per level, so a deeper one (a generated file, a
+/// bad merge) is refused before evaluation instead of overflowing the stack.
+pub const MAX_NESTING: usize = 256;
+
+/// Checks the platform file and every file it imports (by literal path) before Nickel sees
+/// them: readable, UTF-8, nested no deeper than [`MAX_NESTING`].
+fn preflight(entry: &Path) -> Result<(), Diagnostics> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![entry.to_path_buf()];
+    let mut problems = Diagnostics::default();
+    while let Some(file) = todo.pop() {
+        let Ok(canonical) = file.canonicalize() else { continue };
+        if !seen.insert(canonical) {
+            continue;
+        }
+        let shown = display_path(&file);
+        let bytes = match std::fs::read(&file) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                problems.push(Diagnostic::error(format!("cannot read `{shown}`: {e}")));
+                continue;
+            }
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let before = &bytes[..e.valid_up_to()];
+                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+                problems.push(
+                    Diagnostic::error(format!("`{shown}` is not UTF-8 text (byte {} is not)", e.valid_up_to()))
+                        .at(Some(Location { file: shown, line: line as u32, column: column as u32 }), "")
+                        .help("save the file as UTF-8; Nickel reads nothing else"),
+                );
+                continue;
+            }
+        };
+        let scan = scan(text);
+        if let Some((line, column)) = scan.too_deep {
+            problems.push(
+                Diagnostic::error(format!("`{shown}` nests values more than {MAX_NESTING} levels deep"))
+                    .at(Some(Location { file: shown, line, column }), "")
+                    .help("a topology nests a few levels; this looks generated or merged by mistake: flatten it"),
+            );
+        }
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        todo.extend(scan.imports.into_iter().map(|i| dir.join(i)));
+    }
+    if problems.has_errors() {
+        Err(problems)
+    } else {
+        Ok(())
+    }
+}
+
+/// What [`preflight`] learns from one file's text.
+#[derive(Debug, Default, PartialEq)]
+struct Scan {
+    /// Where nesting first passes the limit (1-based line and column).
+    too_deep: Option<(u32, u32)>,
+    /// The paths of `import "..."` with a literal path.
+    imports: Vec<String>,
+}
+
+/// A light lexer over Nickel text: skips comments and strings, counts brackets, finds imports.
+fn scan(text: &str) -> Scan {
+    let mut out = Scan::default();
+    let chars: Vec<char> = text.chars().collect();
+    let (mut line, mut column, mut depth) = (1u32, 1u32, 0usize);
+    let mut i = 0;
+    let advance = |c: char, line: &mut u32, column: &mut u32| {
+        if c == '\n' {
+            *line += 1;
+            *column = 1;
+        } else {
+            *column += 1;
+        }
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '#' {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        }
+        // A multiline string m%"...."% (with as many % as it opened with).
+        if c == 'm' && chars.get(i + 1) == Some(&'%') {
+            let mut percents = 0;
+            let mut j = i + 1;
+            while chars.get(j) == Some(&'%') {
+                percents += 1;
+                j += 1;
+            }
+            if chars.get(j) == Some(&'"') {
+                let close: String = std::iter::once('"').chain(std::iter::repeat_n('%', percents)).collect();
+                let rest: String = chars[j + 1..].iter().collect();
+                let end = rest.find(&close).map(|e| e + close.len()).unwrap_or(rest.len());
+                for ch in rest[..end].chars().chain(chars[i..=j].iter().copied()) {
+                    advance(ch, &mut line, &mut column);
+                }
+                i = j + 1 + rest[..end].chars().count();
+                continue;
+            }
+        }
+        if c == '"' {
+            let start = i + 1;
+            i += 1;
+            advance(c, &mut line, &mut column);
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    advance(chars[i], &mut line, &mut column);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    advance(chars[i], &mut line, &mut column);
+                    i += 1;
+                }
+            }
+            let literal: String = chars[start..i.min(chars.len())].iter().collect();
+            let before: String = chars[..start.saturating_sub(1)].iter().collect();
+            if before.trim_end().ends_with("import") {
+                out.imports.push(literal);
+            }
+            i += 1;
+            column += 1;
+            continue;
+        }
+        match c {
+            '{' | '[' | '(' => {
+                depth += 1;
+                if depth > MAX_NESTING && out.too_deep.is_none() {
+                    out.too_deep = Some((line, column));
+                }
+            }
+            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        advance(c, &mut line, &mut column);
+        i += 1;
+    }
+    out
 }
 
 /// Makes Nickel's report the same on every machine: paths relative to the working directory,

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +41,13 @@ struct Cli {
     /// Colour diffs: auto (on a terminal), always, never.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Stop evaluating after this many seconds (an endless recursion in the topology never ends).
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS")]
+    max_eval_time: u64,
+    /// Stop when obsc holds more than this much memory while it evaluates and compiles
+    /// (`4GiB`, `512MiB`).
+    #[arg(long, global = true, default_value = "4GiB", value_parser = parse_size, value_name = "SIZE")]
+    max_memory: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -113,21 +123,95 @@ enum Command {
     Pins,
 }
 
+/// `4GiB`, `512MiB`, `100KiB` or a number of bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map(|i| text.split_at(i)).unwrap_or((text, ""));
+    let scale: u64 = match unit {
+        "" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return Err(format!("`{text}` is not a size: write e.g. 4GiB or 512MiB")),
+    };
+    number.parse::<u64>().ok().and_then(|n| n.checked_mul(scale)).ok_or_else(|| format!("`{text}` is not a size"))
+}
+
+/// While this is set, the platform is being evaluated and compiled (nothing is written yet):
+/// the watchdog in [`main`] may stop the process.
+static COMPILING: AtomicBool = AtomicBool::new(false);
+
+/// The stack of the thread that does the work: Nickel's evaluator and the deserializer recurse
+/// once per nesting level, and the depth the loader admits must fit.
+const WORKER_STACK: usize = 512 << 20;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
-        Ok(code) => ExitCode::from(code),
+    let (time, memory) = (Duration::from_secs(cli.max_eval_time), cli.max_memory);
+    let (done, result) = mpsc::channel();
+    let worker = std::thread::Builder::new().stack_size(WORKER_STACK).spawn(move || {
+        let _ = done.send(finish(run(&cli)));
+    });
+    if let Err(e) = worker {
+        complain!("error: cannot start a worker thread: {e}\n");
+        return ExitCode::from(TROUBLE);
+    }
+    let started = Instant::now();
+    loop {
+        match result.recv_timeout(Duration::from_millis(25)) {
+            Ok(code) => return ExitCode::from(code),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                complain!("error: obsc stopped unexpectedly\n   = help: this is a bug in obsc: please report it with the platform that shows it\n");
+                return ExitCode::from(TROUBLE);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if !COMPILING.load(Ordering::SeqCst) {
+            continue;
+        }
+        if started.elapsed() > time {
+            stop(&format!(
+                "evaluating the platform took longer than {} s (--max-eval-time)\n   = help: the usual cause is a function that calls itself without end (an infinite recursion); if the platform is really this large, raise --max-eval-time",
+                time.as_secs()
+            ));
+        }
+        if let Some(rss) = resident_bytes().filter(|r| *r > memory) {
+            stop(&format!(
+                "evaluating the platform used {} MiB, more than the {} MiB allowed (--max-memory)\n   = help: the usual cause is a function that calls itself without end or builds an endless list; if the platform is really this large, raise --max-memory",
+                rss.div_ceil(1 << 20),
+                memory >> 20
+            ));
+        }
+    }
+}
+
+/// Ends the process with a diagnostic while nothing has been written.
+fn stop(message: &str) -> ! {
+    complain!("error: {message}\nnothing was written\n");
+    std::process::exit(i32::from(INVALID));
+}
+
+/// The process's resident memory, where the system tells it (Linux).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib << 10)
+}
+
+fn finish(result: Result<u8, Failure>) -> u8 {
+    match result {
+        Ok(code) => code,
         Err(Failure::Invalid(d)) => {
             complain!("{}", d.render());
-            ExitCode::from(INVALID)
+            INVALID
         }
         Err(Failure::Error(d)) => {
             complain!("{}", d.render());
-            ExitCode::from(TROUBLE)
+            TROUBLE
         }
         Err(Failure::Trouble(message)) => {
             complain!("error: {message}\n");
-            ExitCode::from(TROUBLE)
+            TROUBLE
         }
     }
 }
@@ -140,7 +224,10 @@ enum Failure {
 }
 
 fn compile(cli: &Cli) -> Result<Compiled, Failure> {
-    let compiled = obsc::compile(&cli.platform, &cli.pins).map_err(Failure::Invalid)?;
+    COMPILING.store(true, Ordering::SeqCst);
+    let compiled = obsc::compile(&cli.platform, &cli.pins);
+    COMPILING.store(false, Ordering::SeqCst);
+    let compiled = compiled.map_err(Failure::Invalid)?;
     // Warnings are about the topology: `check` and `build` report them, the commands that only
     // read the compiled platform stay quiet.
     if matches!(cli.command, Command::Check | Command::Build { .. }) {
@@ -276,7 +363,10 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Targets => {
-            let loaded = load::load(&cli.platform).map_err(Failure::Invalid)?;
+            COMPILING.store(true, Ordering::SeqCst);
+            let loaded = load::load(&cli.platform);
+            COMPILING.store(false, Ordering::SeqCst);
+            let loaded = loaded.map_err(Failure::Invalid)?;
             let mut stdout = std::io::stdout().lock();
             for name in loaded.platform.targets.keys() {
                 let _ = writeln!(stdout, "{name}");
