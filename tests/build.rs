@@ -1,21 +1,11 @@
 //! The `obsc` binary end to end: reproducible output, nothing half-written, exit codes.
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
+use common::{obsc, root, text};
 use obsc::emit;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn obsc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
-}
 
 #[test]
 fn two_builds_are_byte_identical() {

@@ -1,16 +1,11 @@
 //! `obsc diff`: a small platform's render, edited in known ways, compared object by object.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn obsc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap()
-}
+use common::obsc;
 
 const SMALL: &str = "tests/cases/base.ncl";
 
