@@ -28,12 +28,12 @@ fn a_failing_run_leaves_the_previous_output_intact() {
     assert!(obsc(&["build", "--all", "-o", out]).status.success());
     let before = emit::read_dir(out_dir.path()).unwrap();
 
-    let failed = obsc(&["--platform", "tests/cases/unknown-environment.ncl", "build", "--all", "-o", out]);
+    let failed = obsc(&["--platform", "tests/cases/routing-unknown-environment.ncl", "build", "--all", "-o", out]);
     assert_eq!(failed.status.code(), Some(1));
     assert!(text(&failed.stderr).contains("which does not exist"));
     assert_eq!(emit::read_dir(out_dir.path()).unwrap(), before);
 
-    let broken = obsc(&["--platform", "tests/cases/syntax-error.ncl", "build", "prod", "-o", out]);
+    let broken = obsc(&["--platform", "tests/cases/load-syntax-error.ncl", "build", "prod", "-o", out]);
     assert_eq!(broken.status.code(), Some(1));
     assert_eq!(emit::read_dir(out_dir.path()).unwrap(), before);
 }

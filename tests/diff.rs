@@ -106,7 +106,13 @@ fn errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("bad.yaml"), "a: [unclosed\n").unwrap();
     assert_eq!(diff(dir.path(), &[]).status.code(), Some(2));
-    let invalid =
-        obsc(&["--platform", "tests/cases/unknown-environment.ncl", "diff", "dev", "--against", "rendered/dev"]);
+    let invalid = obsc(&[
+        "--platform",
+        "tests/cases/routing-unknown-environment.ncl",
+        "diff",
+        "dev",
+        "--against",
+        "rendered/dev",
+    ]);
     assert_eq!(invalid.status.code(), Some(2));
 }
