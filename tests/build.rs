@@ -1,21 +1,11 @@
 //! The `obsc` binary end to end: reproducible output, nothing half-written, exit codes.
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
+use common::{obsc, root, text};
 use obsc::emit;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn obsc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
-}
 
 #[test]
 fn two_builds_are_byte_identical() {
@@ -38,12 +28,12 @@ fn a_failing_run_leaves_the_previous_output_intact() {
     assert!(obsc(&["build", "--all", "-o", out]).status.success());
     let before = emit::read_dir(out_dir.path()).unwrap();
 
-    let failed = obsc(&["--platform", "tests/cases/unknown-environment.ncl", "build", "--all", "-o", out]);
+    let failed = obsc(&["--platform", "tests/cases/routing-unknown-environment.ncl", "build", "--all", "-o", out]);
     assert_eq!(failed.status.code(), Some(1));
     assert!(text(&failed.stderr).contains("which does not exist"));
     assert_eq!(emit::read_dir(out_dir.path()).unwrap(), before);
 
-    let broken = obsc(&["--platform", "tests/cases/syntax-error.ncl", "build", "prod", "-o", out]);
+    let broken = obsc(&["--platform", "tests/cases/load-syntax-error.ncl", "build", "prod", "-o", out]);
     assert_eq!(broken.status.code(), Some(1));
     assert_eq!(emit::read_dir(out_dir.path()).unwrap(), before);
 }

@@ -1,16 +1,11 @@
 //! `obsc diff`: a small platform's render, edited in known ways, compared object by object.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn obsc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap()
-}
+use common::obsc;
 
 const SMALL: &str = "tests/cases/base.ncl";
 
@@ -111,7 +106,13 @@ fn errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("bad.yaml"), "a: [unclosed\n").unwrap();
     assert_eq!(diff(dir.path(), &[]).status.code(), Some(2));
-    let invalid =
-        obsc(&["--platform", "tests/cases/unknown-environment.ncl", "diff", "dev", "--against", "rendered/dev"]);
+    let invalid = obsc(&[
+        "--platform",
+        "tests/cases/routing-unknown-environment.ncl",
+        "diff",
+        "dev",
+        "--against",
+        "rendered/dev",
+    ]);
     assert_eq!(invalid.status.code(), Some(2));
 }

@@ -2,22 +2,12 @@
 //! datasource reference resolves to a provisioned datasource, and `$` is written the way
 //! Grafana's provisioning reads it.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::Path;
 
+use common::{obsc, read, root, yaml};
 use serde_json::Value;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn yaml(text: &str) -> Value {
-    serde_saphyr::from_str(text).unwrap()
-}
 
 const DATASOURCES: &str = "rendered/test/ca7f8f-test/config/datasources.yaml";
 
@@ -149,11 +139,7 @@ fn the_role_mapping_reaches_grafana_as_jmespath() {
 
 #[test]
 fn secrets_lists_what_grafana_reads() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_obsc"))
-        .current_dir(root())
-        .args(["secrets", "test"])
-        .output()
-        .unwrap();
+    let out = obsc(&["secrets", "test"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for (secret, key) in [
@@ -166,11 +152,7 @@ fn secrets_lists_what_grafana_reads() {
         assert!(text[at..].lines().nth(1).unwrap().ends_with(key), "{secret} has key {key}");
     }
     // kind's Grafana has no Redis password and no Thanos.
-    let kind = std::process::Command::new(env!("CARGO_BIN_EXE_obsc"))
-        .current_dir(root())
-        .args(["secrets", "kind"])
-        .output()
-        .unwrap();
+    let kind = obsc(&["secrets", "kind"]);
     let kind = String::from_utf8_lossy(&kind.stdout);
     assert!(kind.contains("obsc-monitoring/grafana-db\n") && !kind.contains("grafana-thanos"));
 }

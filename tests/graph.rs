@@ -1,19 +1,14 @@
 //! `obsc graph`: the shipped platform's drawing is committed (docs/topology.mmd), stays current,
 //! and is valid Mermaid according to Mermaid's own parser (npm, offline; scripts/test installs it).
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{obsc, root};
 
 fn graph(format: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_obsc"))
-        .current_dir(root())
-        .args(["graph", "--format", format])
-        .output()
-        .unwrap();
+    let out = obsc(&["graph", "--format", format]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -5,6 +5,8 @@
 //! it). They live in `outside_nix_sandbox` because the flake's own `cargo test` runs in the build
 //! sandbox, which has neither Nix nor `../shared`; the flake skips them by that name.
 
+mod common;
+
 mod outside_nix_sandbox {
     use std::collections::BTreeSet;
     use std::path::{Path, PathBuf};
@@ -12,11 +14,9 @@ mod outside_nix_sandbox {
 
     use serde_json::{json, Value};
 
-    const SYSTEMS: [&str; 4] = ["x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin"];
+    use crate::common::{obsc, root, text};
 
-    fn root() -> &'static Path {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-    }
+    const SYSTEMS: [&str; 4] = ["x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin"];
 
     fn read(path: &Path) -> String {
         std::fs::read_to_string(path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
@@ -30,10 +30,6 @@ mod outside_nix_sandbox {
                  nix-bin (`apt-get install -y nix-bin`), as scripts/test does"
             ),
         }
-    }
-
-    fn text(bytes: &[u8]) -> String {
-        String::from_utf8_lossy(bytes).into_owned()
     }
 
     /// Nix's own evaluation of a file or (with `-E`) an expression, as JSON.
@@ -214,7 +210,7 @@ mod outside_nix_sandbox {
 
     #[test]
     fn the_targets_file_lists_the_targets_obsc_knows() {
-        let output = Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).arg("targets").output().unwrap();
+        let output = obsc(&["targets"]);
         assert!(output.status.success(), "obsc targets failed:\n{}", text(&output.stderr));
         let known: BTreeSet<String> = text(&output.stdout).lines().map(str::to_string).collect();
         let listed: BTreeSet<String> = obsc_reads("nix/targets.nix")

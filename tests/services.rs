@@ -1,18 +1,11 @@
 //! Phase 2/3 service wiring: the OTEL ConfigMaps, the Faro receiver and `obsc app-values`.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn obsc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap()
-}
+use common::{obsc, root};
 
 fn rendered(path: &str) -> String {
-    std::fs::read_to_string(root().join("rendered").join(path)).unwrap()
+    common::read(root().join("rendered").join(path))
 }
 
 #[test]

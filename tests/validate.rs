@@ -3,19 +3,15 @@
 //! `kubectl kustomize`. These tools must be installed (scripts/test does it); a missing tool is a
 //! failure, not a skip.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{obsc, root};
+
 /// The Kubernetes version obsc targets (k8s-openapi feature `v1_33`).
 const KUBERNETES_VERSION: &str = "1.33.0";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn obsc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap()
-}
 
 /// The object files of every target under `dir`: exactly what each kustomization.yaml lists
 /// (the config and values files beside them are not Kubernetes objects).
