@@ -1,0 +1,71 @@
+//! Hostile input: obsc stays up, bounded and clear, whatever the topology says. Each input
+//! here once crashed obsc or ran it out of memory.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use common::{obsc, text};
+
+fn write(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn check(platform: &PathBuf, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["--platform", platform.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push("check");
+    let output = obsc(&args);
+    (output.status.code(), text(&output.stderr))
+}
+
+#[test]
+fn deep_nesting_is_refused_at_its_line_before_evaluation() {
+    let n = 200_000;
+    let source = format!("{}1{}\n", "{ a = ".repeat(n), " }".repeat(n));
+    let platform = write("deep.ncl", source.as_bytes());
+    let (code, stderr) = check(&platform, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("nests values more than 256 levels deep"), "{stderr}");
+    assert!(stderr.contains("deep.ncl:1:1537"), "the place where the limit is passed: {stderr}");
+}
+
+#[test]
+fn an_endless_recursion_stops_at_the_time_budget() {
+    let platform = write("rec.ncl", b"let rec f = fun x => f (x + 1) in { a = f 0 }\n");
+    let started = Instant::now();
+    let (code, stderr) = check(&platform, &["--max-eval-time", "2"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("took longer than 2 s (--max-eval-time)"), "{stderr}");
+    assert!(stderr.contains("infinite recursion"), "{stderr}");
+    assert!(started.elapsed().as_secs() < 20, "stopped in time");
+}
+
+#[test]
+fn an_endless_allocation_stops_at_the_memory_budget() {
+    let platform = write("mem.ncl", b"let rec f = fun l => f (l @ l @ [1]) in { a = f [1] }\n");
+    let (code, stderr) = check(&platform, &["--max-memory", "256MiB", "--max-eval-time", "60"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("more than the 256 MiB allowed (--max-memory)"), "{stderr}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_gets_a_diagnostic() {
+    let platform = write("latin1.ncl", b"{ plate = \"caf\xe9\" }\n");
+    let (code, stderr) = check(&platform, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is not UTF-8 text"), "{stderr}");
+    assert!(stderr.contains("latin1.ncl:1:15"), "{stderr}");
+    assert!(!stderr.contains("Io {"), "no debug structure: {stderr}");
+}
+
+#[test]
+fn a_bad_size_option_is_a_usage_error() {
+    let output = obsc(&["--max-memory", "lots", "targets"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("is not a size"));
+}
