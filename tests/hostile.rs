@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use common::{obsc, text};
@@ -15,7 +15,7 @@ fn write(name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn check(platform: &PathBuf, extra: &[&str]) -> (Option<i32>, String) {
+fn check(platform: &Path, extra: &[&str]) -> (Option<i32>, String) {
     let mut args = vec!["--platform", platform.to_str().unwrap()];
     args.extend_from_slice(extra);
     args.push("check");
