@@ -79,6 +79,23 @@ pub struct Quantities {
     pub memory: String,
 }
 
+impl Quantities {
+    /// The memory quantity in bytes, exactly: a whole number with a binary suffix, the only form
+    /// the contract admits (`names.MemoryQuantity`: `512Mi`, `2Gi`). `None` for any other form.
+    pub fn memory_bytes(&self) -> Option<u64> {
+        let split = self.memory.find(|c: char| !c.is_ascii_digit())?;
+        let (number, suffix) = self.memory.split_at(split);
+        let power = match suffix {
+            "Ki" => 1,
+            "Mi" => 2,
+            "Gi" => 3,
+            "Ti" => 4,
+            _ => return None,
+        };
+        number.parse::<u64>().ok()?.checked_mul(1u64 << (10 * power))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageInstance {
@@ -196,6 +213,86 @@ pub struct Loki {
     pub read: StatelessTier,
     pub backend: StatefulTier,
     pub monolithic: StatefulTier,
+    pub limits: LokiLimits,
+}
+
+impl Loki {
+    /// The replicas that run ingesters (and so hold the WAL and the stream replicas): the write
+    /// target in Simple Scalable mode, every replica in monolithic mode. With the name of their
+    /// block in the contract, for messages.
+    pub fn ingesters(&self) -> (&StatefulTier, &'static str) {
+        match self.mode {
+            LokiMode::SimpleScalable => (&self.write, "write"),
+            LokiMode::Monolithic => (&self.monolithic, "monolithic"),
+        }
+    }
+}
+
+/// Loki's ingestion limits (`limits_config`), per tenant. With `auth_enabled: false` every push
+/// is tenant `fake`, so these are shared by every namespace of the environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LokiLimits {
+    /// MiB per second (Loki multiplies by 1048576).
+    pub ingestion_rate_mb: f64,
+    /// MiB, per distributor.
+    pub ingestion_burst_size_mb: f64,
+    pub per_stream_rate_limit: LokiBytes,
+    pub per_stream_rate_limit_burst: LokiBytes,
+    pub max_global_streams_per_user: u32,
+}
+
+/// A byte size as Loki reads one (`flagext.ByteSize`, grafana/loki v3.7.6
+/// pkg/util/flagext/bytesize.go, parsed by github.com/c2h5oh/datasize): a whole number with `B`,
+/// `KB`, `MB`, `GB` or `TB`, each 1024 times the last. Loki refuses `MiB` or `1.5MB` at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LokiBytes(pub u64);
+
+impl LokiBytes {
+    const UNITS: [&'static str; 5] = ["B", "KB", "MB", "GB", "TB"];
+
+    /// `3MB`, `512KB`, `1536KB`; `None` for anything Loki would refuse.
+    pub fn parse(text: &str) -> Option<LokiBytes> {
+        let split = text.find(|c: char| !c.is_ascii_digit())?;
+        let (number, unit) = text.split_at(split);
+        let power = Self::UNITS.iter().position(|u| *u == unit)?;
+        let n: u64 = number.parse().ok()?;
+        n.checked_mul(1u64 << (10 * power)).map(LokiBytes)
+    }
+
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for LokiBytes {
+    /// In the largest unit that keeps the number whole: `768MB`, `1536KB`, `1000B`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut n = self.0;
+        let mut unit = 0;
+        while n != 0 && n.is_multiple_of(1024) && unit + 1 < Self::UNITS.len() {
+            n /= 1024;
+            unit += 1;
+        }
+        write!(f, "{n}{}", Self::UNITS[unit])
+    }
+}
+
+impl serde::Serialize for LokiBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LokiBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        LokiBytes::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a Loki byte size: write a whole number with KB, MB or GB"
+            ))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -470,4 +567,40 @@ pub struct Dashboards {
     pub directory: Option<String>,
     pub folder: String,
     pub extra_namespaces: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory(text: &str) -> Option<u64> {
+        Quantities { cpu: "1".to_string(), memory: text.to_string() }.memory_bytes()
+    }
+
+    #[test]
+    fn memory_quantities_are_read_exactly_in_bytes() {
+        assert_eq!(memory("1Ki"), Some(1024));
+        assert_eq!(memory("512Mi"), Some(512 << 20));
+        assert_eq!(memory("1Gi"), Some(1 << 30));
+        assert_eq!(memory("3Ti"), Some(3 << 40));
+        // Forms the contract does not admit are not guessed at.
+        for other in ["1G", "1.5Gi", "Gi", "1", "1gi", "-1Gi"] {
+            assert_eq!(memory(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn loki_byte_sizes_read_and_write_loki_s_binary_units() {
+        assert_eq!(LokiBytes::parse("3MB"), Some(LokiBytes(3 << 20)));
+        assert_eq!(LokiBytes::parse("1536KB"), Some(LokiBytes(1536 << 10)));
+        assert_eq!(LokiBytes::parse("4GB"), Some(LokiBytes(4 << 30)));
+        for refused in ["3MiB", "1.5MB", "MB", "3 MB", "3mb"] {
+            assert_eq!(LokiBytes::parse(refused), None, "{refused}");
+        }
+        assert_eq!(LokiBytes(768 << 20).to_string(), "768MB");
+        assert_eq!(LokiBytes(1536 << 10).to_string(), "1536KB");
+        assert_eq!(LokiBytes(1000).to_string(), "1000B");
+        assert_eq!(LokiBytes(2 << 40).to_string(), "2TB");
+        assert_eq!(LokiBytes(0).to_string(), "0B");
+    }
 }

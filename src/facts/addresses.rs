@@ -134,6 +134,16 @@ pub mod tempo {
     pub const OTLP_GRPC_PORT: u16 = 4317;
     pub const OTLP_HTTP_PORT: u16 = 4318;
 
+    /// The exemplar label that carries a trace id, at both ends of a metric-to-trace link: Tempo's
+    /// metrics generator writes it (`overrides.defaults.metrics_generator.trace_id_label_name`)
+    /// and Grafana's Mimir datasources read it (`exemplarTraceIdDestinations[].name`).
+    /// `trace_id`, not Tempo's own default `traceID` (grafana/tempo v3.0.2
+    /// modules/generator/registry/histogram.go), because the collectors' application metrics
+    /// already carry `trace_id`: Alloy's `otelcol.exporter.prometheus` writes that name
+    /// (grafana/alloy v1.18.1 internal/component/otelcol/exporter/prometheus/internal/convert/convert.go),
+    /// so one name links span metrics and application metrics alike.
+    pub const EXEMPLAR_TRACE_ID_LABEL: &str = "trace_id";
+
     pub fn pods(environment: &str) -> Labels {
         selector("tempo", "all", &Backend::Tempo.instance(environment))
     }
@@ -157,6 +167,10 @@ pub mod mimir {
     pub const GRPC_PORT: u16 = 9095;
     pub const MEMBERLIST_PORT: u16 = 7946;
     pub const MEMBERLIST_SERVICE: &str = "mimir-memberlist";
+    /// Where Mimir serves its Alertmanager: the `api.alertmanager_http_prefix` default, left as
+    /// it is (grafana/mimir docs/sources/mimir/configure/configuration-parameters/index.md, `api`
+    /// block; the `alertmanager.external_url` default has the same path, as it must).
+    pub const ALERTMANAGER_HTTP_PREFIX: &str = "/alertmanager";
 
     pub fn pods(environment: &str) -> Labels {
         selector("mimir", "all", &Backend::Mimir.instance(environment))
@@ -174,6 +188,14 @@ pub mod mimir {
 
     pub fn memberlist_join(monitoring_namespace: &str) -> String {
         format!("dns+{}:{MEMBERLIST_PORT}", service_host(MEMBERLIST_SERVICE, monitoring_namespace))
+    }
+
+    /// The ruler's Alertmanager: the one in its own process (`-target=all,alertmanager`). The
+    /// base URL with the prefix; the ruler's notifier appends `/api/v2/alerts` (grafana/mimir
+    /// pkg/ruler/notifier.go; Mimir's own tutorial config uses this URL,
+    /// docs/sources/mimir/get-started/play-with-grafana-mimir/config/mimir.yaml).
+    pub fn local_alertmanager_url() -> String {
+        format!("http://localhost:{HTTP_PORT}{ALERTMANAGER_HTTP_PREFIX}")
     }
 }
 
@@ -219,6 +241,19 @@ pub mod seaweedfs {
     pub fn role_pods(instance: &str, role: &str) -> Labels {
         selector("seaweedfs", role, instance)
     }
+
+    /// How a client names the bucket in an S3 request: in the path (`host/bucket/key`) or in the
+    /// host name (`bucket.host/key`). Each backend spells the choice its own way; this is the
+    /// choice, the backends' renderers write it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum BucketAddressing {
+        Path,
+        VirtualHost,
+    }
+
+    /// The S3 gateway is reached by its Service name and has no `-domainName`, so it serves
+    /// buckets by path only.
+    pub const BUCKET_ADDRESSING: BucketAddressing = BucketAddressing::Path;
 
     pub fn s3_service(instance: &str) -> String {
         format!("{instance}-s3")

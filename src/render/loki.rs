@@ -5,6 +5,10 @@
 //! join one memberlist ring, store chunks and the tsdb index in S3, and apply retention per
 //! `log_source` tier in the compactor.
 //! Keys: grafana/loki docs/sources/shared/configuration.md (v3.7).
+//!
+//! Limits follow the topology, not Loki's defaults: the WAL replay ceiling from the ingesting
+//! pods' memory limit, the longest query from the longest retention tier, the ingestion limits
+//! from the contract (`loki.limits`).
 
 use std::collections::BTreeMap;
 
@@ -18,10 +22,11 @@ use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::loki::{self as address, GRPC_PORT, HTTP_PORT, MEMBERLIST_PORT};
-use crate::facts::addresses::seaweedfs;
+use crate::facts::addresses::seaweedfs::{self, BucketAddressing};
 use crate::facts::retention;
-use crate::model::{Environment, LokiMode, Resources};
+use crate::model::{Environment, Loki, LokiBytes, LokiLimits, LokiMode, Resources};
 use crate::names::{object, Backend, LOG_SOURCE_LABEL};
+use crate::period::Period;
 use crate::secrets;
 
 const DATA: &str = "/var/loki";
@@ -39,9 +44,34 @@ struct Config {
     common: Common,
     memberlist: Memberlist,
     schema_config: SchemaConfig,
+    ingester: Ingester,
     compactor: Compactor,
     limits_config: Limits,
     ruler: Ruler,
+    analytics: Analytics,
+}
+
+/// `analytics`: anonymous usage reporting to Grafana Labs is on by default
+/// (`reporting_enabled`, configuration.md `### analytics`); the NetworkPolicies block the egress
+/// anyway, so it would only fail and log.
+#[derive(Serialize)]
+struct Analytics {
+    reporting_enabled: bool,
+}
+
+#[derive(Serialize)]
+struct Ingester {
+    wal: Wal,
+}
+
+/// The WAL itself is on by default and lives under `common.path_prefix`.
+#[derive(Serialize)]
+struct Wal {
+    /// Memory the WAL replay may hold before it flushes to storage (default 4GB,
+    /// pkg/ingester/wal.go). Loki suggests about 75% of the memory available
+    /// (docs/sources/operations/storage/wal.md); above the pod's limit a replay after a crash
+    /// gets the pod OOM-killed, over and over.
+    replay_memory_ceiling: LokiBytes,
 }
 
 #[derive(Serialize)]
@@ -66,7 +96,8 @@ struct S3 {
     bucketnames: String,
     access_key_id: &'static str,
     secret_access_key: &'static str,
-    /// SeaweedFS serves buckets by path, not by virtual host.
+    /// The legacy S3 client's only switch for path-style requests (configuration.md
+    /// `### s3_storage_config`); `bucket_lookup_type` exists only for the Thanos client, off here.
     s3forcepathstyle: bool,
     /// Plain HTTP to the in-cluster gateway.
     insecure: bool,
@@ -101,11 +132,35 @@ struct Compactor {
     delete_request_store: &'static str,
 }
 
+/// `limits_config`, for tenant `fake` (auth is off): every namespace of the environment.
+/// Defaults and units: grafana/loki v3.7.6 pkg/validation/limits.go.
 #[derive(Serialize)]
 struct Limits {
     retention_period: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     retention_stream: Vec<RetentionStream>,
+    /// The longest span a query may cover (default 721h: 30 days and an hour). A query over a
+    /// longer tier's whole period would be refused with HTTP 400 (pkg/querier/queryrange/limits.go).
+    max_query_length: String,
+    /// How far back a query may reach; an older start is moved up, not refused. Loki's retention
+    /// guide asks for at most the retention period (docs/sources/operations/storage/retention.md),
+    /// so nothing past the longest tier is read while the compactor has yet to delete it.
+    max_query_lookback: String,
+    ingestion_rate_mb: f64,
+    ingestion_burst_size_mb: f64,
+    per_stream_rate_limit: LokiBytes,
+    per_stream_rate_limit_burst: LokiBytes,
+    max_global_streams_per_user: u32,
+    shard_streams: ShardStreams,
+}
+
+/// Stream sharding (on by default) splits a stream above `desired_rate` into more streams, each
+/// with its own per-stream limit, without bound (pkg/distributor/distributor.go `shardCountFor`):
+/// a runaway stream would then draw on the shared tenant rate instead of meeting its own limit.
+/// Off, the per-stream limit holds each stream.
+#[derive(Serialize)]
+struct ShardStreams {
+    enabled: bool,
 }
 
 #[derive(Serialize)]
@@ -137,11 +192,21 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String
         bucketnames: bucket,
         access_key_id: "${S3_ACCESS_KEY_ID}",
         secret_access_key: "${S3_SECRET_ACCESS_KEY}",
-        s3forcepathstyle: true,
+        s3forcepathstyle: seaweedfs::BUCKET_ADDRESSING == BucketAddressing::Path,
         insecure: true,
     };
     let tiers = retention::of_environment(cx.platform, env)
         .ok_or_else(|| bug(format!("the default retention tier of environment `{env_name}` does not exist")))?;
+    let longest = tiers.longest();
+    let ceiling = replay_memory_ceiling(&env.loki)
+        .ok_or_else(|| bug(format!("the Loki memory limit of `{env_name}` is not a binary quantity")))?;
+    let LokiLimits {
+        ingestion_rate_mb,
+        ingestion_burst_size_mb,
+        per_stream_rate_limit,
+        per_stream_rate_limit_burst,
+        max_global_streams_per_user,
+    } = env.loki.limits;
     let config = Config {
         auth_enabled: false,
         server: Server { http_listen_port: HTTP_PORT, grpc_listen_port: GRPC_PORT },
@@ -162,6 +227,7 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String
                 index: Index { prefix: "index_", period: "24h" },
             }],
         },
+        ingester: Ingester { wal: Wal { replay_memory_ceiling: ceiling } },
         compactor: Compactor {
             working_directory: format!("{DATA}/compactor"),
             retention_enabled: true,
@@ -178,12 +244,36 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String
                     period: t.period.in_hours(),
                 })
                 .collect(),
+            max_query_length: max_query_length(longest),
+            max_query_lookback: longest.in_hours(),
+            ingestion_rate_mb,
+            ingestion_burst_size_mb,
+            per_stream_rate_limit,
+            per_stream_rate_limit_burst,
+            max_global_streams_per_user,
+            shard_streams: ShardStreams { enabled: false },
         },
         ruler: Ruler {
             storage: RulerStorage { kind: "s3", s3: s3(buckets::name(Backend::Loki, env_name, Purpose::Ruler)) },
         },
+        analytics: Analytics { reporting_enabled: false },
     };
     crate::serial::yaml(&config).map_err(|e| bug(format!("Loki config of `{env_name}`: {e}")))
+}
+
+/// Three quarters of the ingesting pods' memory limit, as Loki's WAL guide suggests. `None` only
+/// for a limit the contract would not admit.
+fn replay_memory_ceiling(loki: &Loki) -> Option<LokiBytes> {
+    let (ingesters, _) = loki.ingesters();
+    let limit = ingesters.resources.limits.memory_bytes()?;
+    Some(LokiBytes(limit / 4 * 3 + limit % 4 * 3 / 4))
+}
+
+/// The longest tier's period and an hour: the same slack Loki's own default keeps over 30 days
+/// (721h), so a query over the whole period whose end is a little ahead of Loki's clock passes.
+/// After `max_query_lookback` has moved the start up, no longer span is left to refuse.
+fn max_query_length(longest: &Period) -> String {
+    format!("{}h", longest.hours() + 1)
 }
 
 pub fn render(cx: &Context, env_name: &str, env: &Environment) -> Result<Rendered, Box<Diagnostic>> {
@@ -316,4 +406,55 @@ fn policies(cx: &Context, env_name: &str, env: &Environment, ring: &Labels) -> V
         out.push(cx.policy("loki-query", ns, &query, false));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Quantities, StatefulTier, StatelessTier};
+
+    fn tier(replicas: u32, memory: &str) -> StatefulTier {
+        let q = |memory: &str| Quantities { cpu: "1".to_string(), memory: memory.to_string() };
+        StatefulTier {
+            replicas,
+            volume: "10Gi".to_string(),
+            resources: Resources { requests: q("256Mi"), limits: q(memory) },
+        }
+    }
+
+    fn loki(mode: LokiMode, write_memory: &str, monolithic_memory: &str) -> Loki {
+        let write = tier(3, write_memory);
+        Loki {
+            mode,
+            replication_factor: 3,
+            read: StatelessTier { replicas: 2, resources: write.resources.clone() },
+            backend: tier(2, "4Gi"),
+            write,
+            monolithic: tier(3, monolithic_memory),
+            limits: LokiLimits {
+                ingestion_rate_mb: 8.0,
+                ingestion_burst_size_mb: 12.0,
+                per_stream_rate_limit: LokiBytes(1 << 20),
+                per_stream_rate_limit_burst: LokiBytes(5 << 20),
+                max_global_streams_per_user: 5000,
+            },
+        }
+    }
+
+    #[test]
+    fn the_wal_replay_ceiling_is_three_quarters_of_the_ingesting_pods_memory_limit() {
+        // Loki's default of 4GB would OOM-kill a 1Gi pod replaying its WAL.
+        let ceiling = |l: &Loki| replay_memory_ceiling(l).map(|b| b.to_string());
+        assert_eq!(ceiling(&loki(LokiMode::SimpleScalable, "1Gi", "8Gi")), Some("768MB".to_string()));
+        assert_eq!(ceiling(&loki(LokiMode::Monolithic, "1Gi", "512Mi")), Some("384MB".to_string()));
+        assert_eq!(ceiling(&loki(LokiMode::Monolithic, "1Gi", "3Ki")), Some("2304B".to_string()));
+        assert_eq!(ceiling(&loki(LokiMode::Monolithic, "1Gi", "1Ti")), Some("768GB".to_string()));
+        assert_eq!(ceiling(&loki(LokiMode::Monolithic, "1Gi", "1Ki")), Some("768B".to_string()));
+    }
+
+    #[test]
+    fn the_longest_query_covers_the_longest_tier_and_an_hour() {
+        assert_eq!(max_query_length(&Period::parse("2160h").unwrap()), "2161h");
+        assert_eq!(max_query_length(&Period::parse("4d").unwrap()), "97h");
+    }
 }

@@ -14,6 +14,7 @@ use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::mimir::{self as address, GRPC_PORT, HTTP_PORT, MEMBERLIST_PORT};
+use crate::facts::addresses::seaweedfs::BucketAddressing;
 use crate::facts::addresses::seaweedfs;
 use crate::model::{Environment, Mimir};
 use crate::names::{object, Backend};
@@ -40,6 +41,14 @@ struct Config {
     activity_tracker: ActivityTracker,
     memberlist: Memberlist,
     limits: Limits,
+    usage_stats: UsageStats,
+}
+
+/// Anonymous usage reporting to Grafana Labs, on by default (configuration reference,
+/// `usage_stats` block); the NetworkPolicy blocks the egress anyway, so it would only fail and log.
+#[derive(Serialize)]
+struct UsageStats {
+    enabled: bool,
 }
 
 #[derive(Serialize)]
@@ -59,8 +68,28 @@ struct S3 {
     access_key_id: &'static str,
     secret_access_key: &'static str,
     insecure: bool,
-    /// SeaweedFS serves buckets by path.
-    bucket_lookup_type: &'static str,
+    bucket_lookup_type: BucketLookup,
+}
+
+/// Mimir's spelling of the bucket addressing: thanos-io/objstore `s3.BucketLookupType`, which
+/// reads exactly `auto`, `virtual-hosted` and `path` (providers/s3/s3.go `UnmarshalYAML`; Mimir's
+/// pkg/storage/bucket/s3/config.go flag help lists the same). Not Pyroscope's `path-style`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum BucketLookup {
+    #[allow(dead_code)] // Mimir's default; named so the spelling of every value is here.
+    Auto,
+    VirtualHosted,
+    Path,
+}
+
+impl From<BucketAddressing> for BucketLookup {
+    fn from(addressing: BucketAddressing) -> Self {
+        match addressing {
+            BucketAddressing::Path => BucketLookup::Path,
+            BucketAddressing::VirtualHost => BucketLookup::VirtualHosted,
+        }
+    }
 }
 
 /// Blocks, ruler and alertmanager must not share a bucket: each names its own.
@@ -99,6 +128,8 @@ struct DataDir {
 #[derive(Serialize)]
 struct Ruler {
     rule_path: String,
+    /// Where the ruler sends alerts; empty by default, and then they reach no Alertmanager.
+    alertmanager_url: String,
 }
 
 #[derive(Serialize)]
@@ -148,7 +179,7 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment, mimir: &Mimir) -
                     access_key_id: "${S3_ACCESS_KEY_ID}",
                     secret_access_key: "${S3_SECRET_ACCESS_KEY}",
                     insecure: true,
-                    bucket_lookup_type: "path",
+                    bucket_lookup_type: seaweedfs::BUCKET_ADDRESSING.into(),
                 },
             },
         },
@@ -163,10 +194,11 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment, mimir: &Mimir) -
         store_gateway: StoreGateway { sharding_ring: rf() },
         alertmanager: Alertmanager { data_dir: format!("{DATA}/alertmanager"), sharding_ring: rf() },
         compactor: DataDir { data_dir: format!("{DATA}/compactor") },
-        ruler: Ruler { rule_path: format!("{DATA}/rules") },
+        ruler: Ruler { rule_path: format!("{DATA}/rules"), alertmanager_url: address::local_alertmanager_url() },
         activity_tracker: ActivityTracker { filepath: format!("{DATA}/activity.log") },
         memberlist: Memberlist { join_members: vec![address::memberlist_join(&env.monitoring_namespace)] },
         limits: Limits { max_global_exemplars_per_user: mimir.max_exemplars },
+        usage_stats: UsageStats { enabled: false },
     };
     crate::serial::yaml(&config).map_err(|e| bug(format!("Mimir config of `{env_name}`: {e}")))
 }
@@ -222,4 +254,25 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment, mimir: &Mimir) ->
 /// Derived from the flow table: who dials it, and what it dials.
 fn policy(cx: &Context, env: &Environment, pods: &Labels) -> NetworkPolicy {
     cx.policy("mimir", &env.monitoring_namespace, pods, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(lookup: BucketLookup) -> String {
+        crate::serial::yaml(&lookup).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_bucket_lookup_is_spelled_as_mimir_reads_it() {
+        assert_eq!(yaml(BucketLookup::from(BucketAddressing::Path)), "path\n");
+        assert_eq!(yaml(BucketLookup::from(BucketAddressing::VirtualHost)), "virtual-hosted\n");
+        assert_eq!(yaml(BucketLookup::Auto), "auto\n");
+    }
+
+    #[test]
+    fn the_ruler_sends_alerts_to_the_alertmanager_in_its_own_process() {
+        assert_eq!(address::local_alertmanager_url(), "http://localhost:8080/alertmanager");
+    }
 }

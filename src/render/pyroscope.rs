@@ -11,7 +11,7 @@ use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::pyroscope::{self as address, HTTP_PORT};
-use crate::facts::addresses::seaweedfs;
+use crate::facts::addresses::seaweedfs::{self, BucketAddressing};
 use crate::model::{Environment, Pyroscope};
 use crate::names::{object, Backend};
 use crate::secrets;
@@ -23,6 +23,15 @@ const CONFIG_FILE: &str = "pyroscope.yaml";
 struct Config {
     server: Server,
     storage: Storage,
+    analytics: Analytics,
+}
+
+/// Anonymous usage reporting to Grafana Labs, on by default (grafana/pyroscope
+/// pkg/usagestats/reporter.go `reporting_enabled`, `analytics` in pkg/pyroscope/pyroscope.go);
+/// the NetworkPolicy blocks the egress anyway, so it would only fail and log.
+#[derive(Serialize)]
+struct Analytics {
+    reporting_enabled: bool,
 }
 
 #[derive(Serialize)]
@@ -43,7 +52,29 @@ struct S3 {
     access_key_id: &'static str,
     secret_access_key: &'static str,
     insecure: bool,
-    bucket_lookup_type: &'static str,
+    bucket_lookup_type: BucketLookup,
+}
+
+/// Pyroscope's spelling of the bucket addressing: exactly `path-style`, `virtual-hosted-style`
+/// or `auto`; anything else (Mimir's `path` included) stops it at start-up with "invalid S3
+/// bucket lookup type" (grafana/pyroscope pkg/objstore/providers/s3/config.go, v2.2.1 and main;
+/// docs/sources/configure-server/reference-configuration-parameters/index.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum BucketLookup {
+    #[allow(dead_code)] // Pyroscope's default; named so the spelling of every value is here.
+    Auto,
+    VirtualHostedStyle,
+    PathStyle,
+}
+
+impl From<BucketAddressing> for BucketLookup {
+    fn from(addressing: BucketAddressing) -> Self {
+        match addressing {
+            BucketAddressing::Path => BucketLookup::PathStyle,
+            BucketAddressing::VirtualHost => BucketLookup::VirtualHostedStyle,
+        }
+    }
 }
 
 fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String, Box<Diagnostic>> {
@@ -58,9 +89,10 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String
                 access_key_id: "${S3_ACCESS_KEY_ID}",
                 secret_access_key: "${S3_SECRET_ACCESS_KEY}",
                 insecure: true,
-                bucket_lookup_type: "path",
+                bucket_lookup_type: seaweedfs::BUCKET_ADDRESSING.into(),
             },
         },
+        analytics: Analytics { reporting_enabled: false },
     };
     crate::serial::yaml(&config).map_err(|e| bug(format!("Pyroscope config of `{env_name}`: {e}")))
 }
@@ -123,4 +155,21 @@ pub fn render(
 /// Derived from the flow table: who dials it, and what it dials.
 fn policy(cx: &Context, env: &Environment, pods: &Labels) -> NetworkPolicy {
     cx.policy("pyroscope", &env.monitoring_namespace, pods, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(lookup: BucketLookup) -> String {
+        crate::serial::yaml(&lookup).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_bucket_lookup_is_spelled_as_pyroscope_reads_it() {
+        // Mimir's `path` stops Pyroscope at start-up.
+        assert_eq!(yaml(BucketLookup::from(BucketAddressing::Path)), "path-style\n");
+        assert_eq!(yaml(BucketLookup::from(BucketAddressing::VirtualHost)), "virtual-hosted-style\n");
+        assert_eq!(yaml(BucketLookup::Auto), "auto\n");
+    }
 }

@@ -13,6 +13,7 @@ use super::meta::Labels;
 use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
+use crate::facts::addresses::seaweedfs::BucketAddressing;
 use crate::facts::addresses::tempo::{self as address, GRPC_PORT, HTTP_PORT, OTLP_GRPC_PORT, OTLP_HTTP_PORT};
 use crate::facts::addresses::{mimir, seaweedfs};
 use crate::model::{Environment, Tempo};
@@ -33,6 +34,15 @@ struct Config {
     metrics_generator: Option<MetricsGenerator>,
     #[serde(skip_serializing_if = "Option::is_none")]
     overrides: Option<Overrides>,
+    usage_report: UsageReport,
+}
+
+/// Anonymous usage reporting to Grafana Labs, on by default (grafana/tempo v3.0.2
+/// pkg/usagestats/config.go, `usage_report` in cmd/tempo/app/config.go); the NetworkPolicy blocks
+/// the egress anyway, so it would only fail and log.
+#[derive(Serialize)]
+struct UsageReport {
+    reporting_enabled: bool,
 }
 
 #[derive(Serialize)]
@@ -82,6 +92,8 @@ struct S3 {
     access_key: &'static str,
     secret_key: &'static str,
     insecure: bool,
+    /// Tempo's switch for path-style requests (tempodb/backend/s3/config.go); it wins over
+    /// `bucket_lookup_type`, which is left at auto.
     forcepathstyle: bool,
 }
 
@@ -146,6 +158,9 @@ struct OverrideDefaults {
 #[derive(Serialize)]
 struct GeneratorOverrides {
     processors: Vec<&'static str>,
+    /// The exemplar label of the trace id; Grafana's Mimir datasource reads the same constant
+    /// (modules/overrides/config.go `trace_id_label_name`, default `traceID`).
+    trace_id_label_name: &'static str,
 }
 
 fn config_text(cx: &Context, env_name: &str, env: &Environment, tempo: &Tempo) -> Result<String, Box<Diagnostic>> {
@@ -159,7 +174,10 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment, tempo: &Tempo) -
     });
     let overrides = env.mimir.is_some().then(|| Overrides {
         defaults: OverrideDefaults {
-            metrics_generator: GeneratorOverrides { processors: vec!["service-graphs", "span-metrics"] },
+            metrics_generator: GeneratorOverrides {
+                processors: vec!["service-graphs", "span-metrics"],
+                trace_id_label_name: address::EXEMPLAR_TRACE_ID_LABEL,
+            },
         },
     });
     let config = Config {
@@ -183,7 +201,7 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment, tempo: &Tempo) -
                     access_key: "${S3_ACCESS_KEY_ID}",
                     secret_key: "${S3_SECRET_ACCESS_KEY}",
                     insecure: true,
-                    forcepathstyle: true,
+                    forcepathstyle: seaweedfs::BUCKET_ADDRESSING == BucketAddressing::Path,
                 },
                 wal: Path { path: format!("{DATA}/wal") },
             },
@@ -191,6 +209,7 @@ fn config_text(cx: &Context, env_name: &str, env: &Environment, tempo: &Tempo) -
         backend_worker: BackendWorker { compaction: Compaction { block_retention: tempo.retention.in_hours() } },
         metrics_generator: generator,
         overrides,
+        usage_report: UsageReport { reporting_enabled: false },
     };
     crate::serial::yaml(&config).map_err(|e| bug(format!("Tempo config of `{env_name}`: {e}")))
 }

@@ -307,8 +307,10 @@ fn backend_datasource(
             j.http_method = Some("POST");
             j.prometheus_type = Some("Mimir");
             if has(Backend::Tempo) {
-                j.exemplar_trace_id_destinations =
-                    Some(vec![ExemplarDestination { name: "trace_id", datasource_uid: uid(Backend::Tempo) }]);
+                j.exemplar_trace_id_destinations = Some(vec![ExemplarDestination {
+                    name: tempo::EXEMPLAR_TRACE_ID_LABEL,
+                    datasource_uid: uid(Backend::Tempo),
+                }]);
             }
         }
         _ => {}
