@@ -103,7 +103,10 @@ pub struct StorageInstance {
     pub target: String,
     pub ha: bool,
     pub masters: u32,
-    pub racks: u32,
+    /// The node label whose values are the failure domains racks and masters are placed by.
+    pub zone_label: String,
+    /// Rack name -> the `zone_label` value of its nodes (HA only).
+    pub racks: BTreeMap<String, String>,
     pub filers: u32,
     pub replication: String,
     pub volume_size: String,

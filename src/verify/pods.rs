@@ -203,9 +203,13 @@ fn environment(c: &Container, say: &mut impl FnMut(String)) {
         }
         defined.insert(&e.name);
     }
+    // In command and args an unresolved reference stays as written, which is how a shell script
+    // keeps its `$(mktemp)`: only names written like environment variables (upper case) are
+    // meant for Kubernetes.
     for arg in c.command.iter().flatten().chain(c.args.iter().flatten()) {
         for var in dependent_variables(arg) {
-            if !defined.contains(var.as_str()) && !has_env_from {
+            let env_style = var.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_');
+            if env_style && !defined.contains(var.as_str()) && !has_env_from {
                 say(format!(
                     "container `{}`: argument `{arg}` refers to $({var}), which its env does not define",
                     c.name
@@ -347,6 +351,16 @@ mod tests {
         assert_eq!(
             problems(&[d]),
             vec!["container `g`: `ADDR` refers to $(POD_IP), which is not defined before it in the container's env"]
+        );
+    }
+
+    #[test]
+    fn arguments_may_keep_shell_substitutions_but_not_undefined_variables() {
+        let d = deployment(json!({ "containers": [{ "name": "job", "env": [{ "name": "MASTERS", "value": "m" }],
+            "args": ["-c", "d=$(mktemp -d); weed -master=$(MASTERS) $(FILERS)"] }] }));
+        assert_eq!(
+            problems(&[d]),
+            vec!["container `job`: argument `d=$(mktemp -d); weed -master=$(MASTERS) $(FILERS)` refers to $(FILERS), which its env does not define"]
         );
     }
 
