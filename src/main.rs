@@ -112,6 +112,9 @@ enum Command {
         #[arg(long)]
         outside: bool,
     },
+    /// Print the NetworkPolicies that namespaces obsc does not own must apply for a target's
+    /// flows to pass (Grafana admitted to in-cluster services there), as YAML for their owners.
+    OwnerPolicies { target: String },
     /// Print the Helm values (Faro settings, OTEL ConfigMap name) of one service.
     AppValues {
         /// `<namespace>/<service>`.
@@ -337,6 +340,28 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 }
                 let mark = if external { "  [outside obsc]" } else { "" };
                 say!("{} -> {} {}/{}: {}{mark}", f.from, f.to, f.port, f.protocol.as_str(), f.why);
+            }
+            Ok(0)
+        }
+        Command::OwnerPolicies { target } => {
+            let compiled = compile(cli)?;
+            let chosen = choose_targets(&compiled, std::slice::from_ref(target), false)?;
+            let needed = obsc::render::grafana::network::owner_policies(&compiled.loaded.platform, &chosen[0]);
+            if needed.is_empty() {
+                say!("# target `{target}` needs no policy from the owners of other namespaces");
+            }
+            for (i, a) in needed.iter().enumerate() {
+                let text = obsc::serial::yaml(&a.policy).map_err(|e| Failure::Trouble(e.to_string()))?;
+                if i > 0 {
+                    say!("---");
+                }
+                say!(
+                    "# for the owner of namespace `{}`: admits Grafana `{}` to its {}",
+                    a.namespace,
+                    a.grafana,
+                    a.dependency.title()
+                );
+                say_raw!("{text}");
             }
             Ok(0)
         }

@@ -519,11 +519,120 @@ impl SslMode {
     }
 }
 
+/// Where a service Grafana dials runs (modules/grafana.ncl, `Endpoint`): the Nickel record
+/// `{ in_cluster = {...} }` or `{ outside = {...} }`, exactly one, which is serde's externally
+/// tagged enum.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    InCluster(InCluster),
+    Outside(Outside),
+}
+
+/// A service whose pods run in this cluster: NetworkPolicies select them by namespace and labels.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InCluster {
+    pub namespace: String,
+    /// A matchLabels selector of exactly its pods (the checker refuses an empty one).
+    pub pod_labels: BTreeMap<String, String>,
+    pub host: String,
+    pub port: u16,
+    /// The port the pods listen on, where the Service maps `port` to another.
+    pub pod_port: Option<u16>,
+}
+
+impl InCluster {
+    /// The port a NetworkPolicy matches: the pod's, after the Service has translated `port`.
+    pub fn pod_port(&self) -> u16 {
+        self.pod_port.unwrap_or(self.port)
+    }
+}
+
+/// A service outside the cluster: reached by address, so only an ipBlock can allow it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outside {
+    pub host: String,
+    pub port: u16,
+    /// The addresses `host` resolves to (the checker insists on one).
+    pub cidr: Option<String>,
+}
+
+impl Endpoint {
+    /// The host Grafana dials.
+    pub fn host(&self) -> &str {
+        match self {
+            Endpoint::InCluster(e) => &e.host,
+            Endpoint::Outside(e) => &e.host,
+        }
+    }
+
+    /// The port Grafana dials.
+    pub fn port(&self) -> u16 {
+        match self {
+            Endpoint::InCluster(e) => e.port,
+            Endpoint::Outside(e) => e.port,
+        }
+    }
+
+    /// `host:port`.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host(), self.port())
+    }
+}
+
+/// The services a Grafana depends on, each at an [`Endpoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dependency {
+    Database,
+    Redis,
+    Keycloak,
+    Thanos,
+}
+
+impl Dependency {
+    /// The Grafana field that holds its endpoint (`database` for `database.endpoint`); also the
+    /// suffix of the NetworkPolicy that admits Grafana to it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Dependency::Database => "database",
+            Dependency::Redis => "redis",
+            Dependency::Keycloak => "keycloak",
+            Dependency::Thanos => "thanos",
+        }
+    }
+
+    /// What it is, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Dependency::Database => "PostgreSQL database",
+            Dependency::Redis => "Redis cache",
+            Dependency::Keycloak => "Keycloak",
+            Dependency::Thanos => "Thanos querier",
+        }
+    }
+}
+
+impl Grafana {
+    /// Every service this Grafana dials and where it runs.
+    pub fn endpoints(&self) -> Vec<(Dependency, &Endpoint)> {
+        let mut out = vec![
+            (Dependency::Database, &self.database.endpoint),
+            (Dependency::Redis, &self.redis.endpoint),
+            (Dependency::Keycloak, &self.keycloak.endpoint),
+        ];
+        if let Some(thanos) = &self.thanos {
+            out.push((Dependency::Thanos, &thanos.endpoint));
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
-    pub host: String,
-    pub port: u16,
+    pub endpoint: Endpoint,
     pub name: String,
     pub user: String,
     pub secret: String,
@@ -533,7 +642,7 @@ pub struct Database {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Redis {
-    pub address: String,
+    pub endpoint: Endpoint,
     pub secret: Option<String>,
 }
 
@@ -541,6 +650,8 @@ pub struct Redis {
 #[serde(deny_unknown_fields)]
 pub struct Keycloak {
     pub realm_url: String,
+    /// Where the realm URL's host runs: its host and port are the URL's (the checker insists).
+    pub endpoint: Endpoint,
     pub client_id: String,
     pub client_secret_secret: String,
     pub scopes: Vec<String>,
@@ -559,9 +670,35 @@ pub struct RoleMapping {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Thanos {
-    pub url: String,
-    pub namespace: String,
+    pub endpoint: Endpoint,
     pub token_secret: String,
+}
+
+impl Thanos {
+    /// The querier's URL: it serves only TLS (OpenShift's service CA signs its certificate).
+    pub fn url(&self) -> String {
+        format!("https://{}", self.endpoint.address())
+    }
+}
+
+/// The host and port of an `http(s)://host[:port]/...` URL (the scheme's port if none is
+/// written); `None` if it is not such a URL.
+pub fn url_authority(url: &str) -> Option<(&str, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default = match scheme {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let (host, port) = match authority.rsplit_once(':') {
+        // An IPv6 literal without a port: `[::1]`.
+        Some((host, port)) if !port.ends_with(']') => (host, port.parse().ok()?),
+        _ => (authority, default),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then_some((host, port))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -605,5 +742,31 @@ mod tests {
         assert_eq!(LokiBytes(1000).to_string(), "1000B");
         assert_eq!(LokiBytes(2 << 40).to_string(), "2TB");
         assert_eq!(LokiBytes(0).to_string(), "0B");
+    }
+
+    #[test]
+    fn authorities_of_urls() {
+        assert_eq!(url_authority("https://sso.example.org/realms/x"), Some(("sso.example.org", 443)));
+        assert_eq!(url_authority("http://172.18.0.1:8180/realms/obsc"), Some(("172.18.0.1", 8180)));
+        assert_eq!(url_authority("http://kc/realms/y:1"), Some(("kc", 80)));
+        assert_eq!(url_authority("https://[2001:db8::1]:8443/x"), Some(("2001:db8::1", 8443)));
+        assert_eq!(url_authority("https://[2001:db8::1]/x"), Some(("2001:db8::1", 443)));
+        assert_eq!(url_authority("https://kc:notaport/"), None);
+        assert_eq!(url_authority("ftp://kc/"), None);
+    }
+
+    #[test]
+    fn the_thanos_url_is_its_endpoints() {
+        let thanos = Thanos {
+            endpoint: Endpoint::InCluster(InCluster {
+                namespace: "openshift-monitoring".to_string(),
+                pod_labels: BTreeMap::from([("app.kubernetes.io/name".to_string(), "thanos-query".to_string())]),
+                host: "thanos-querier.openshift-monitoring.svc".to_string(),
+                port: 9092,
+                pod_port: None,
+            }),
+            token_secret: "t".to_string(),
+        };
+        assert_eq!(thanos.url(), "https://thanos-querier.openshift-monitoring.svc:9092");
     }
 }

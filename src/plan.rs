@@ -266,14 +266,33 @@ pub enum Endpoint {
         /// router namespaces carry a policy-group label).
         namespace_labels: BTreeMap<String, String>,
         pods: BTreeMap<String, String>,
+        /// Whether obsc runs these pods (then the plan must hold them); `false` for pods that run
+        /// beside obsc's (a database in the tools namespace) or in namespaces obsc does not own.
+        ours: bool,
     },
     /// An address no pod selector reaches; `cidr` is what an ipBlock must contain.
     Address { what: String, cidr: String },
 }
 
 impl Endpoint {
+    /// Pods obsc renders (or, with an empty selector, any pod of a namespace).
     pub fn pods(namespace: &str, pods: &BTreeMap<String, String>) -> Endpoint {
-        Endpoint::Pods { namespace: namespace.to_string(), namespace_labels: BTreeMap::new(), pods: pods.clone() }
+        Endpoint::Pods {
+            namespace: namespace.to_string(),
+            namespace_labels: BTreeMap::new(),
+            pods: pods.clone(),
+            ours: true,
+        }
+    }
+
+    /// Pods someone else runs, selected by their labels.
+    pub fn their_pods(namespace: &str, pods: &BTreeMap<String, String>) -> Endpoint {
+        Endpoint::Pods {
+            namespace: namespace.to_string(),
+            namespace_labels: BTreeMap::new(),
+            pods: pods.clone(),
+            ours: false,
+        }
     }
 }
 

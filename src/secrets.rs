@@ -188,7 +188,7 @@ pub fn grafana(g: &crate::model::Grafana) -> Vec<SecretRef> {
         secret(
             &g.database.secret,
             PASSWORD,
-            format!("password of PostgreSQL user `{}` on {}:{}", g.database.user, g.database.host, g.database.port),
+            format!("password of PostgreSQL user `{}` on {}", g.database.user, g.database.endpoint.address()),
             None,
         ),
         secret(
@@ -199,13 +199,13 @@ pub fn grafana(g: &crate::model::Grafana) -> Vec<SecretRef> {
         ),
     ];
     if let Some(redis) = &g.redis.secret {
-        out.push(secret(redis, PASSWORD, format!("password of Redis at {}", g.redis.address), None));
+        out.push(secret(redis, PASSWORD, format!("password of Redis at {}", g.redis.endpoint.address()), None));
     }
     if let Some(thanos) = &g.thanos {
         out.push(secret(
             &thanos.token_secret,
             TOKEN,
-            format!("bearer token for the Thanos querier {}", thanos.url),
+            format!("bearer token for the Thanos querier {}", thanos.url()),
             Some(
                 "a ServiceAccount token allowed to view metrics (role `view`, or `cluster-monitoring-view` where granted)\n\
                  in every managed namespace, e.g. from a Secret of type kubernetes.io/service-account-token"

@@ -156,3 +156,144 @@ fn secrets_lists_what_grafana_reads() {
     let kind = String::from_utf8_lossy(&kind.stdout);
     assert!(kind.contains("obsc-monitoring/grafana-db\n") && !kind.contains("grafana-thanos"));
 }
+
+fn container_env(deployment: &Value) -> Vec<Value> {
+    deployment["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().clone()
+}
+
+#[test]
+fn automatic_login_uses_the_generic_oauth_key() {
+    for rel in
+        ["rendered/test/ca7f8f-test/deployment-grafana.yaml", "rendered/kind/obsc-monitoring/deployment-grafana.yaml"]
+    {
+        let env = container_env(&yaml(&read(rel)));
+        let auto = env.iter().find(|e| e["name"] == "GF_AUTH_GENERIC_OAUTH_AUTO_LOGIN");
+        assert_eq!(auto.map(|e| e["value"].clone()), Some(Value::from("true")), "{rel}");
+        // `[auth] oauth_auto_login` is deprecated since Grafana 10.
+        assert!(env.iter().all(|e| e["name"] != "GF_AUTH_OAUTH_AUTO_LOGIN"), "{rel}");
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Value {
+    Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect())
+}
+
+fn grafana_pods(name: &str) -> Value {
+    labels(&[
+        ("app.kubernetes.io/component", "server"),
+        ("app.kubernetes.io/instance", name),
+        ("app.kubernetes.io/name", "grafana"),
+    ])
+}
+
+const POSTGRES: &[(&str, &str)] =
+    &[("app.kubernetes.io/instance", "grafana-postgres"), ("app.kubernetes.io/name", "postgresql")];
+const REDIS: &[(&str, &str)] = &[("app.kubernetes.io/instance", "grafana-redis"), ("app.kubernetes.io/name", "redis")];
+
+/// The egress rule of a policy that reaches `pods` in `namespace` on `port`, if there is one.
+fn egress_to<'a>(policy: &'a Value, namespace: &str, pods: &Value, port: u64) -> Option<&'a Value> {
+    policy["spec"]["egress"].as_array().unwrap().iter().find(|rule| {
+        let to = &rule["to"][0];
+        to["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == namespace
+            && to["podSelector"]["matchLabels"] == *pods
+            && rule["ports"][0]["port"] == port
+    })
+}
+
+#[test]
+fn grafana_reaches_its_services_by_selector_or_by_their_cidr() {
+    let policy = yaml(&read("rendered/test/ca7f8f-test/networkpolicy-grafana.yaml"));
+    assert!(egress_to(&policy, "ca7f8f-tools", &labels(POSTGRES), 5432).is_some(), "PostgreSQL by selector");
+    assert!(egress_to(&policy, "ca7f8f-tools", &labels(REDIS), 6379).is_some(), "Redis by selector");
+    let thanos = labels(&[
+        ("app.kubernetes.io/component", "query-layer"),
+        ("app.kubernetes.io/instance", "thanos-querier"),
+        ("app.kubernetes.io/name", "thanos-query"),
+        ("app.kubernetes.io/part-of", "openshift-monitoring"),
+    ]);
+    assert!(egress_to(&policy, "openshift-monitoring", &thanos, 9092).is_some(), "the Thanos querier's pods");
+    let blocks: Vec<(String, u64)> = policy["spec"]["egress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| Some((r["to"][0]["ipBlock"]["cidr"].as_str()?.to_string(), r["ports"][0]["port"].as_u64()?)))
+        .collect();
+    // Keycloak by its CIDR; the only address-wide rule is the API server's (host network).
+    assert_eq!(blocks, vec![("0.0.0.0/0".to_string(), 6443), ("203.0.113.0/24".to_string(), 443)]);
+}
+
+#[test]
+fn the_namespace_obsc_owns_admits_exactly_grafana_to_postgres_and_redis() {
+    for (file, pods, port) in [("database", POSTGRES, 5432), ("redis", REDIS, 6379)] {
+        let rel = format!("rendered/tools/ca7f8f-tools/networkpolicy-grafana-shared-to-{file}.yaml");
+        let policy = yaml(&read(&rel));
+        let spec = &policy["spec"];
+        assert_eq!(spec["podSelector"], serde_json::json!({ "matchLabels": labels(pods) }), "{rel}: exactly its pods");
+        assert_eq!(spec["policyTypes"], serde_json::json!(["Ingress"]), "{rel}: their egress is left alone");
+        assert_eq!(
+            spec["ingress"],
+            serde_json::json!([{
+                "from": [{
+                    "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "ca7f8f-test" } },
+                    "podSelector": { "matchLabels": grafana_pods("shared") },
+                }],
+                "ports": [{ "port": port, "protocol": "TCP" }],
+            }]),
+            "{rel}: exactly Grafana's pods on exactly its port"
+        );
+        // The policy is Grafana's, not the database's: it carries none of the service's labels.
+        assert_eq!(policy["metadata"]["labels"]["app.kubernetes.io/name"], "grafana", "{rel}");
+    }
+    // kind: the same in obsc-storage, and nothing for a namespace obsc does not own.
+    let kind = yaml(&read("rendered/kind/obsc-storage/networkpolicy-grafana-kind-to-database.yaml"));
+    assert_eq!(kind["spec"]["ingress"][0]["ports"][0]["port"], 5432);
+    let listed = std::fs::read_to_string(root().join("rendered/test/kustomization.yaml")).unwrap();
+    assert!(!listed.contains("openshift-monitoring"), "obsc writes nothing into openshift-monitoring");
+}
+
+fn obsc(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap();
+    assert!(out.status.success(), "obsc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The YAML documents of `obsc owner-policies`, each with the comment line that introduces it.
+fn owner_policies(args: &[&str]) -> Vec<(String, Value)> {
+    obsc(args)
+        .split("\n---\n")
+        .filter(|doc| doc.lines().any(|l| !l.starts_with('#') && !l.trim().is_empty()))
+        .map(|doc| (doc.lines().next().unwrap().to_string(), yaml(doc)))
+        .collect()
+}
+
+#[test]
+fn owner_policies_list_what_namespaces_obsc_does_not_own_must_admit() {
+    let test = owner_policies(&["owner-policies", "test"]);
+    assert_eq!(test.len(), 1, "only the Thanos querier is outside obsc's namespaces: {test:?}");
+    let (comment, policy) = &test[0];
+    assert!(comment.contains("`openshift-monitoring`") && comment.contains("Thanos querier"), "{comment}");
+    assert_eq!(policy["kind"], "NetworkPolicy");
+    assert_eq!(policy["metadata"]["namespace"], "openshift-monitoring");
+    assert_eq!(policy["metadata"]["name"], "grafana-shared-to-thanos");
+    assert_eq!(policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "thanos-query");
+    assert_eq!(policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"], grafana_pods("shared"));
+    assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], 9092);
+
+    // kind's services are in obsc-storage, which obsc owns: nothing for anyone else.
+    assert!(obsc(&["owner-policies", "kind"]).starts_with("# target `kind` needs no policy"));
+
+    // A database in a namespace obsc neither owns nor renders into passes the checker, and its
+    // owner gets the policy.
+    let elsewhere =
+        owner_policies(&["--platform", "tests/cases/grafana-endpoint-elsewhere.ncl", "owner-policies", "prod"]);
+    let databases: Vec<&Value> =
+        elsewhere.iter().map(|(_, p)| p).filter(|p| p["metadata"]["namespace"] == "shared-databases").collect();
+    assert_eq!(databases.len(), 1, "{elsewhere:?}");
+    assert_eq!(databases[0]["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"], "grafana");
+    assert_eq!(
+        databases[0]["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]
+            ["kubernetes.io/metadata.name"],
+        "0b5c0b-grafana"
+    );
+    assert_eq!(databases[0]["spec"]["ingress"][0]["ports"][0]["port"], 5432);
+}

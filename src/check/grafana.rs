@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{and_list, Checker};
 use crate::diag::{field_path, Diagnostic, Location};
 use crate::facts::datasources::{self, About, DatasourceId, MAX_UID};
-use crate::model::Grafana;
-use crate::names::is_dns_label;
+use crate::facts::placement;
+use crate::model::{url_authority, Dependency, Endpoint, Grafana};
+use crate::names::{is_dns_label, is_label_value, LABEL_VALUE_HELP};
 
 pub(super) fn check(c: &mut Checker) {
     let p = c.platform;
@@ -32,6 +33,7 @@ pub(super) fn check(c: &mut Checker) {
             );
         }
         links(c, name, g);
+        endpoints(c, name, g);
     }
 }
 
@@ -218,4 +220,188 @@ fn provisioned_examples(all: &[DatasourceId]) -> String {
         out.push_str(&format!(" and {more} more"));
     }
     out
+}
+
+/// Where each service Grafana dials runs, said so that a NetworkPolicy can allow exactly it: an
+/// in-cluster endpoint names its pods, an outside one its addresses. An in-cluster endpoint in a
+/// namespace obsc does not own is fine: `obsc owner-policies` lists what its owner must apply.
+fn endpoints(c: &mut Checker, name: &str, g: &Grafana) {
+    let places = placement::of_platform(c.platform);
+    let tenancy = c.platform.targets.get(&g.target).map(|t| t.tenancy);
+    for (dependency, endpoint) in g.endpoints() {
+        let what = dependency.title();
+        let field = dependency.field();
+        match endpoint {
+            Endpoint::InCluster(e) => {
+                let at = ["grafana", name, field, "endpoint", "in_cluster"];
+                let ns = e.namespace.as_str();
+                if e.pod_labels.is_empty() {
+                    c.error(
+                        &[&at[..], &["pod_labels"]].concat(),
+                        format!("the {what} of Grafana `{name}` selects its pods with no labels"),
+                        format!(
+                            "name labels only its pods carry (see `oc -n {ns} get pods --show-labels`): an empty selector \
+                             means every pod of `{ns}`, and the policies would open all of them to Grafana"
+                        ),
+                    );
+                }
+                for (key, value) in &e.pod_labels {
+                    let path = [&at[..], &["pod_labels", key.as_str()]].concat();
+                    if !is_label_key(key) {
+                        c.name_error(
+                            &path,
+                            format!("`{key}` in the pod labels of Grafana `{name}`'s {what} is not a label key"),
+                            "write `name` or `prefix/name`: a DNS subdomain, '/', then at most 63 letters, digits, '-', '_' or '.'",
+                        );
+                    } else if !is_label_value(value) {
+                        c.error(
+                            &path,
+                            format!("`{value}` in the pod labels of Grafana `{name}`'s {what} is not a label value"),
+                            LABEL_VALUE_HELP,
+                        );
+                    }
+                }
+                if let Some(other) = service_namespace(&e.host).filter(|other| *other != ns) {
+                    c.error(
+                        &[&at[..], &["host"]].concat(),
+                        format!(
+                            "Grafana `{name}` dials its {what} at `{}`, a Service of namespace `{other}`, but the endpoint's namespace is `{ns}`",
+                            e.host
+                        ),
+                        format!("the policies select pods of `namespace`: set `namespace = \"{other}\"`, or dial a Service of `{ns}`"),
+                    );
+                }
+                let place = places.get(ns);
+                let theirs = place.and_then(|p| c.platform.targets.get(&p.target)).map(|t| t.tenancy);
+                if let (Some(place), Some(theirs), Some(ours)) = (place, theirs, tenancy) {
+                    if theirs != ours {
+                        c.error(
+                            &[&at[..], &["namespace"]].concat(),
+                            format!(
+                                "the {what} of Grafana `{name}` (target `{}`) is in namespace `{ns}` of target `{}`: they are different clusters",
+                                g.target, place.target
+                            ),
+                            "an in-cluster endpoint runs in Grafana's own cluster; a service elsewhere is `outside`, by address",
+                        );
+                    }
+                }
+            }
+            Endpoint::Outside(e) => {
+                let at = ["grafana", name, field, "endpoint", "outside"];
+                match &e.cidr {
+                    None => c.error(
+                        &at,
+                        format!("the {what} of Grafana `{name}` is outside the cluster and has no `cidr`"),
+                        format!(
+                            "write the addresses `{}` resolves to, e.g. `cidr = \"203.0.113.10/32\"`: Grafana's egress allows \
+                             only them (obsc never opens 0.0.0.0/0 by itself); a service in this cluster is `in_cluster` instead",
+                            e.host
+                        ),
+                    ),
+                    Some(cidr) => {
+                        if let Err(help) = check_cidr(cidr) {
+                            c.error(
+                                &[&at[..], &["cidr"]].concat(),
+                                format!("`{cidr}`, the `cidr` of Grafana `{name}`'s {what}, is not a network address block"),
+                                help,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if dependency == Dependency::Keycloak {
+            if let Some((host, port)) = url_authority(&g.keycloak.realm_url) {
+                if host != endpoint.host() || port != endpoint.port() {
+                    c.error(
+                        &["grafana", name, field, "endpoint"],
+                        format!(
+                            "Grafana `{name}` calls Keycloak at `{host}:{port}` (its `realm_url`), but the endpoint says `{}`",
+                            endpoint.address()
+                        ),
+                        "the NetworkPolicy allows the endpoint: give it the realm URL's host and port",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The namespace of a Service host name (`svc.ns.svc`, `svc.ns.svc.cluster.local`).
+fn service_namespace(host: &str) -> Option<&str> {
+    let host = host.strip_suffix(".cluster.local").unwrap_or(host);
+    let mut parts = host.strip_suffix(".svc")?.split('.');
+    let (_service, namespace) = (parts.next()?, parts.next()?);
+    parts.next().is_none().then_some(namespace)
+}
+
+/// A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63
+/// characters.
+fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = key.rsplit_once('/').map_or((None, key), |(p, n)| (Some(p), n));
+    let prefix_ok = prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(is_dns_label));
+    prefix_ok && !name.is_empty() && is_label_value(name)
+}
+
+/// An IPv4 or IPv6 CIDR with no host bits set (a set bit usually means a mistyped prefix).
+fn check_cidr(cidr: &str) -> Result<(), String> {
+    let usage = "write an address block such as `203.0.113.0/24` or `2001:db8::/32`";
+    let Some((address, prefix)) = cidr.split_once('/') else {
+        return Err(format!("{usage}; a single address is `/32` (IPv4) or `/128` (IPv6)"));
+    };
+    let (Ok(address), Ok(prefix)) = (address.parse::<std::net::IpAddr>(), prefix.parse::<u32>()) else {
+        return Err(usage.to_string());
+    };
+    let (bits, width): (u128, u32) = match address {
+        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+        std::net::IpAddr::V6(a) => (u128::from(a), 128),
+    };
+    if prefix > width {
+        return Err(format!("{usage}; the prefix length is at most {width}"));
+    }
+    let host_bits = if prefix == width { 0 } else { (1u128 << (width - prefix)) - 1 };
+    if bits & host_bits != 0 {
+        let network = bits & !host_bits;
+        let network = match address {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::from(network as u32).to_string(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::from(network).to_string(),
+        };
+        return Err(format!("the address has bits set past the prefix: did you mean `{network}/{prefix}`?"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs() {
+        assert!(check_cidr("203.0.113.0/24").is_ok());
+        assert!(check_cidr("10.1.2.3/32").is_ok());
+        assert!(check_cidr("0.0.0.0/0").is_ok());
+        assert!(check_cidr("2001:db8::/32").is_ok());
+        assert!(check_cidr("10.1.2.3").unwrap_err().contains("/32"));
+        assert!(check_cidr("10.1.2.0/33").unwrap_err().contains("at most 32"));
+        assert!(check_cidr("10.1.2.3/24").unwrap_err().contains("`10.1.2.0/24`"));
+        assert!(check_cidr("2001:db8::1/32").unwrap_err().contains("`2001:db8::/32`"));
+        assert!(check_cidr("sso.example.org/32").is_err());
+    }
+
+    #[test]
+    fn service_hosts_name_their_namespace() {
+        assert_eq!(service_namespace("pg.ca7f8f-tools.svc"), Some("ca7f8f-tools"));
+        assert_eq!(service_namespace("pg.tools.svc.cluster.local"), Some("tools"));
+        assert_eq!(service_namespace("pg.example.org"), None);
+        assert_eq!(service_namespace("a.b.c.svc"), None);
+    }
+
+    #[test]
+    fn label_keys() {
+        assert!(is_label_key("app.kubernetes.io/name"));
+        assert!(is_label_key("role"));
+        assert!(!is_label_key("app.kubernetes.io/"));
+        assert!(!is_label_key("Bad_Prefix/name"));
+        assert!(!is_label_key("-x"));
+    }
 }

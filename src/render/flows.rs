@@ -7,12 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use super::grafana::network::{url_port, INGRESS_NGINX_NAMESPACE, OPENSHIFT_INGRESS_LABEL};
+use super::grafana::network::{INGRESS_NGINX_NAMESPACE, OPENSHIFT_INGRESS_LABEL};
 use super::peers::{self, Dial};
 use super::Context;
 use crate::facts::addresses::{collector, grafana, loki, mimir, seaweedfs, tempo, Labels};
 use crate::facts::datasources::{backends_of, served_environments};
-use crate::model::{Target, Tenancy};
+use crate::model::{self, Target, Tenancy};
 use crate::names::Signal;
 use crate::plan::{Endpoint, Flow, Protocol};
 
@@ -119,18 +119,27 @@ pub fn of_platform(cx: &Context) -> Vec<Flow> {
                 namespace: "openshift-ingress".to_string(),
                 namespace_labels: BTreeMap::from([(OPENSHIFT_INGRESS_LABEL.to_string(), String::new())]),
                 pods: Labels::new(),
+                ours: false,
             },
             Tenancy::Cluster => Endpoint::pods(INGRESS_NGINX_NAMESPACE, &Labels::new()),
         };
         t.add(&router, &me, grafana::HTTP_PORT, "users reach Grafana through the router");
-        if let Some(thanos) = &g.thanos {
-            let querier = Endpoint::pods(&thanos.namespace, &Labels::new());
-            t.add(&me, &querier, url_port(&thanos.url, 9092), "Grafana queries the Thanos querier");
+        // The services Grafana dials at their endpoints: pods in the cluster (the policy port is
+        // the pods' own), or an address block outside it (the checker insists on one).
+        for (dependency, endpoint) in g.endpoints() {
+            let why = format!("Grafana dials its {}", dependency.title());
+            match endpoint {
+                model::Endpoint::InCluster(e) => {
+                    t.add(&me, &Endpoint::their_pods(&e.namespace, &e.pod_labels), e.pod_port(), &why);
+                }
+                model::Endpoint::Outside(e) => {
+                    if let Some(cidr) = &e.cidr {
+                        let to = Endpoint::Address { what: dependency.title().to_string(), cidr: cidr.clone() };
+                        t.add(&me, &to, e.port, &why);
+                    }
+                }
+            }
         }
-        let outside = |what: &str| Endpoint::Address { what: what.to_string(), cidr: "0.0.0.0/0".to_string() };
-        t.add(&me, &outside("PostgreSQL"), g.database.port, "Grafana keeps its state in PostgreSQL");
-        t.add(&me, &outside("Redis"), url_port(&g.redis.address, 6379), "Grafana caches in Redis");
-        t.add(&me, &outside("Keycloak"), url_port(&g.keycloak.realm_url, 443), "Grafana signs users in with Keycloak");
         t.cluster_services(&me, target, true, "Grafana (its dashboard sidecar)");
     }
 

@@ -105,7 +105,7 @@ fn rules<'a>(
     let mut by_other: BTreeMap<Other, (BTreeSet<String>, Ports)> = BTreeMap::new();
     for (other, flow) in flows {
         let (key, namespace) = match other {
-            Endpoint::Pods { namespace, namespace_labels, pods } => (
+            Endpoint::Pods { namespace, namespace_labels, pods, .. } => (
                 Other::Pods { namespace_labels: namespace_labels.clone(), pods: pods.clone() },
                 Some(namespace.clone()),
             ),

@@ -109,13 +109,13 @@ fn shown(p: &Peer) -> String {
 /// The pods an endpoint stands for: the plan's own where obsc renders into its namespace (a
 /// selector that matches none of them is a problem), else one pod with the endpoint's labels.
 fn resolve<'a>(endpoint: &Endpoint, all: &'a [Pods<'a>], rendered: &BTreeSet<&str>) -> (Vec<Peer<'a>>, Option<String>) {
-    let (namespace, namespace_labels, selector) = match endpoint {
+    let (namespace, namespace_labels, selector, ours) = match endpoint {
         Endpoint::Address { cidr, .. } => return (vec![Peer::Address { cidr: cidr.clone() }], None),
-        Endpoint::Pods { namespace, namespace_labels, pods } => (namespace, namespace_labels, pods),
+        Endpoint::Pods { namespace, namespace_labels, pods, ours } => (namespace, namespace_labels, pods, *ours),
     };
     let mut ns_labels = namespace_labels.clone();
     ns_labels.insert(NAMESPACE_NAME.to_string(), namespace.clone());
-    if rendered.contains(namespace.as_str()) && !selector.is_empty() {
+    if ours && rendered.contains(namespace.as_str()) && !selector.is_empty() {
         let matching: Vec<Peer> = all
             .iter()
             .filter(|p| p.namespace == namespace && selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))

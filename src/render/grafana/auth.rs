@@ -1,7 +1,9 @@
 //! Keycloak single sign-on through Grafana's generic OAuth: the endpoints derived from the realm
 //! URL, the client secret from a Secret, and the role mapping compiled into the JMESPath Grafana
 //! evaluates against the user's token.
-//! Keys: grafana/grafana docs/sources/setup-grafana/configure-security/configure-authentication/keycloak/index.md.
+//! Keys: grafana/grafana docs/sources/setup-grafana/configure-security/configure-authentication/keycloak/index.md;
+//! automatic login: the generic OAuth page of the same docs (v13.2, "Configure automatic login"),
+//! `auto_login` in `[auth.generic_oauth]`.
 
 use k8s_openapi::api::core::v1::EnvVar;
 
@@ -32,8 +34,11 @@ pub fn environment(kc: &Keycloak) -> Vec<EnvVar> {
     let mut out = vec![
         env("GF_AUTH_DISABLE_LOGIN_FORM", "true"),
         env("GF_AUTH_BASIC_ENABLED", "false"),
-        env("GF_AUTH_OAUTH_AUTO_LOGIN", "true"),
         env("GF_AUTH_GENERIC_OAUTH_ENABLED", "true"),
+        // Straight to Keycloak, no login page. The provider's own key: `[auth] oauth_auto_login`
+        // is deprecated and logs a warning at every start (grafana/grafana pkg/setting/setting.go,
+        // "[Deprecated] The oauth_auto_login configuration setting is deprecated").
+        env("GF_AUTH_GENERIC_OAUTH_AUTO_LOGIN", "true"),
         env("GF_AUTH_GENERIC_OAUTH_NAME", "Keycloak"),
         env("GF_AUTH_GENERIC_OAUTH_ALLOW_SIGN_UP", "true"),
         env("GF_AUTH_GENERIC_OAUTH_USE_PKCE", "true"),
@@ -60,6 +65,11 @@ mod tests {
     fn keycloak(mapping: &[(&str, GrafanaRole)], default: Option<GrafanaRole>) -> Keycloak {
         Keycloak {
             realm_url: "https://sso.example.org/realms/platform".to_string(),
+            endpoint: crate::model::Endpoint::Outside(crate::model::Outside {
+                host: "sso.example.org".to_string(),
+                port: 443,
+                cidr: Some("203.0.113.0/24".to_string()),
+            }),
             client_id: "grafana".to_string(),
             client_secret_secret: "grafana-oauth".to_string(),
             scopes: vec!["openid".to_string()],
@@ -89,6 +99,14 @@ mod tests {
             "contains(realm_access.roles[*], 'ops') && 'Editor'"
         );
         assert_eq!(role_attribute_path(&keycloak(&[], None)), "");
+    }
+
+    #[test]
+    fn automatic_login_is_the_providers_own_key() {
+        let env = environment(&keycloak(&[], None));
+        let value = |name: &str| env.iter().find(|e| e.name == name).and_then(|e| e.value.clone());
+        assert_eq!(value("GF_AUTH_GENERIC_OAUTH_AUTO_LOGIN").as_deref(), Some("true"));
+        assert!(env.iter().all(|e| e.name != "GF_AUTH_OAUTH_AUTO_LOGIN"), "the deprecated key is gone");
     }
 
     #[test]

@@ -224,7 +224,7 @@ pub fn of_grafana(platform: &Platform, grafana: &Grafana, openshift: bool) -> Ve
             }
             About::Thanos(namespace) => {
                 let thanos = grafana.thanos.as_ref()?;
-                Some(thanos_datasource(&id, namespace, &thanos.url, openshift))
+                Some(thanos_datasource(&id, namespace, &thanos.url(), openshift))
             }
         })
         .collect()

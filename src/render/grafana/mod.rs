@@ -59,7 +59,7 @@ fn grafana_env(g: &Grafana, tenancy: Tenancy) -> Vec<EnvVar> {
         e("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
         // Shared state: PostgreSQL.
         e("GF_DATABASE_TYPE", "postgres"),
-        e("GF_DATABASE_HOST", &format!("{}:{}", db.host, db.port)),
+        e("GF_DATABASE_HOST", &db.endpoint.address()),
         e("GF_DATABASE_NAME", &db.name),
         e("GF_DATABASE_USER", &db.user),
         workload::secret_env("GF_DATABASE_PASSWORD", &db.secret, secrets::PASSWORD),
@@ -70,11 +70,14 @@ fn grafana_env(g: &Grafana, tenancy: Tenancy) -> Vec<EnvVar> {
         Some(secret) => {
             env.push(workload::secret_env("REDIS_PASSWORD", secret, secrets::PASSWORD));
             env.push(e("GF_REMOTE_CACHE_TYPE", "redis"));
-            env.push(e("GF_REMOTE_CACHE_CONNSTR", &format!("addr={},password=$(REDIS_PASSWORD)", g.redis.address)));
+            env.push(e(
+                "GF_REMOTE_CACHE_CONNSTR",
+                &format!("addr={},password=$(REDIS_PASSWORD)", g.redis.endpoint.address()),
+            ));
         }
         None => {
             env.push(e("GF_REMOTE_CACHE_TYPE", "redis"));
-            env.push(e("GF_REMOTE_CACHE_CONNSTR", &format!("addr={}", g.redis.address)));
+            env.push(e("GF_REMOTE_CACHE_CONNSTR", &format!("addr={}", g.redis.endpoint.address())));
         }
     }
     env.extend([
@@ -212,6 +215,13 @@ pub fn render(
     ];
     for o in own {
         out.push(o);
+    }
+    // Grafana admitted to what it dials in the namespaces obsc owns; elsewhere the owners add
+    // the same policies (`obsc owner-policies`).
+    for admission in network::admissions(name, g) {
+        if cx.placement.get(&admission.namespace).is_some_and(|p| p.role.owned()) {
+            out.push(admission.policy);
+        }
     }
     if g.thanos.is_some() && tenancy == Tenancy::Namespaced {
         let mut ca = workload::config_map(SERVICE_CA_CONFIG_MAP, ns, &labels, BTreeMap::new());
