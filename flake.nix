@@ -16,6 +16,16 @@
       # Plain-data files that obsc reads too; tests/nix.rs checks that both sides agree.
       targets = import ./nix/targets.nix;
       pins = import ./nix/pins.nix;
+      validators = import ./nix/validators.nix;
+
+      # The checks that validate rendered configs with a nixpkgs package, and the image whose
+      # configs each one validates. The package is the one nix/pins.nix records for that image,
+      # and nix/validators.nix holds it to the image's minor version (tests/nix.rs checks that
+      # every validator the pins name is used here).
+      validatorChecks = {
+        alloy-config = "alloy";
+        loki-config = "loki";
+      };
 
       # Output names are built with builtins only, so listing the outputs never needs nixpkgs
       # (tests/nix.rs evaluates them with an empty stand-in for it).
@@ -98,6 +108,11 @@
             '';
           renders = toString (map render targets);
 
+          # The validator of image `name`, from nixpkgs, once its record in nix/pins.nix holds:
+          # the version recorded is the one nixpkgs has, and its minor version is the image's or
+          # the skew is accepted with a reason. Evaluation fails otherwise.
+          validator = name: validators.package { inherit pins pkgs name; };
+
           # A check that runs `script` and succeeds with an empty output.
           check =
             name: tools: script:
@@ -168,7 +183,7 @@
 
             # Every collector config, as Alloy itself formats and validates it (at the stability
             # level the collector runs with).
-            alloy-config = check "alloy-config" [ pkgs.grafana-alloy ] ''
+            alloy-config = check "alloy-config" [ (validator validatorChecks.alloy-config) ] ''
               export HOME="$TMPDIR"
               status=0
               files=$(find ${renders} -name '*.alloy' | sort)
@@ -181,7 +196,7 @@
             '';
 
             # Every Loki config, with the flags Loki runs with.
-            loki-config = check "loki-config" [ pkgs.grafana-loki ] ''
+            loki-config = check "loki-config" [ (validator validatorChecks.loki-config) ] ''
               status=0
               files=$(find ${renders} -name loki.yaml | sort)
               [ -n "$files" ] || { echo "no loki.yaml in the renders"; exit 1; }
@@ -194,6 +209,8 @@
           // forAllTargets "render-" render;
 
           devShell = pkgs.mkShell {
+            # The validators as nix/pins.nix names them, whatever their version: the checks, not
+            # the shell, enforce the version rule.
             packages = [
               pkgs.rustc
               pkgs.cargo
@@ -208,10 +225,9 @@
               pkgs.kubeconform
               pkgs.kubernetes-validate
               pkgs.openshift
-              pkgs.grafana-alloy
-              pkgs.grafana-loki
               pkgs.jq
-            ];
+            ]
+            ++ map (name: pkgs.${pins.images.${name}.validator.package}) (builtins.attrValues validatorChecks);
           };
 
           formatter = pkgs.nixfmt;
@@ -226,6 +242,6 @@
       formatter = builtins.mapAttrs (_: outputs: outputs.formatter) bySystem;
 
       # The image pins, as obsc reads them (`obsc pins` lists them with their users).
-      lib = { inherit pins targets; };
+      lib = { inherit pins targets validatorChecks; };
     };
 }

@@ -3,17 +3,41 @@
 # This file is plain data: the flake imports it, and obsc reads it with rnix without evaluating
 # anything. obsc rejects whatever is not plain data here (functions, let, with, rec, inherit,
 # interpolation, paths, references, operators, imports), so keep to attribute sets and strings.
+#
+# `validator` names the nixpkgs package that `nix flake check` validates this image's configs with
+# and the version of it nixpkgs has (the flake fails when nixpkgs has another one, so the record
+# stays true). When its minor version is not the image's, the flake fails too, unless
+# `accept_minor_skew` says why the skew is harmless; the rule is in nix/validators.nix, and
+# `obsc pins` shows it for every image.
 {
   images = {
     alloy = {
       repository = "docker.io/grafana/alloy";
       tag = "v1.18.1";
       digest = "sha256:0f4434c92b3e6cdac38bb129b344e1790c246f7b6e2eaffcc16a5fa363240e33";
+      # The collector configs use discovery.kubernetes, discovery.relabel, loki.source.kubernetes,
+      # loki.write, otelcol.receiver.otlp, otelcol.processor.batch, otelcol.exporter.otlp,
+      # otelcol.exporter.prometheus, prometheus.remote_write, faro.receiver, pyroscope.receive_http
+      # and pyroscope.write. Each registers `Stability: featuregate.StabilityGenerallyAvailable` at
+      # both v1.16.0 and v1.18.1, and every argument the configs set has the same `alloy:"..."` tag
+      # at both (grafana/alloy internal/component/**, compared at the two tags). What 1.17 and 1.18
+      # add to these components (otelcol HTTP server idle/read/write timeouts, otelcol.exporter.
+      # prometheus convert_classic_histograms_to_nhcb, prometheus.remote_write google_iam, ...; see
+      # grafana/alloy CHANGELOG.md at v1.18.1) is not rendered. Drop the acceptance when nixpkgs has 1.18.
+      validator = {
+        package = "grafana-alloy";
+        version = "1.16.0";
+        accept_minor_skew = "nixpkgs has grafana-alloy 1.16, not 1.18; every component the collector configs use is generally available in both, and the configs set no argument added after v1.16.0 (obsc must not render one while this stands)";
+      };
     };
     loki = {
       repository = "docker.io/grafana/loki";
       tag = "3.7.6";
       digest = "sha256:efd47c67f9bac88ca29bcf8cb997d9ab29d1848bd0aff579282295542a745952";
+      validator = {
+        package = "grafana-loki";
+        version = "3.7.3";
+      };
     };
     tempo = {
       repository = "docker.io/grafana/tempo";

@@ -122,7 +122,7 @@ enum Command {
     },
     /// List the targets, one per line.
     Targets,
-    /// List every image pin and the objects that use it.
+    /// List every image pin, its version beside the flake's validator of it, and its users.
     Pins,
 }
 
@@ -401,10 +401,20 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         Command::Pins => {
             let compiled = compile(cli)?;
             let users = compiled.plan.image_users();
+            let mut broken = Vec::new();
             for (name, pin) in &compiled.pins.images {
                 let reference = pin.reference();
                 let used = users.get(&reference).map(Vec::as_slice).unwrap_or_default();
                 say!("{name}  {reference}");
+                // The version the image runs and the one `nix flake check` validates its
+                // configs with, right under the reference, so that a skew cannot go unseen.
+                let (validation, holds) = pin.validation_lines();
+                for line in validation {
+                    say!("  {line}");
+                }
+                if !holds {
+                    broken.push(name.as_str());
+                }
                 if used.is_empty() {
                     say!("    (not used by any target)");
                 }
@@ -412,7 +422,15 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                     say!("    {u}");
                 }
             }
-            Ok(0)
+            if broken.is_empty() {
+                return Ok(0);
+            }
+            complain!(
+                "error: the validator record of {} breaks the flake's version rule (nix/validators.nix); \
+                 `nix flake check` fails until it is fixed in the pins file\n",
+                broken.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+            );
+            Ok(INVALID)
         }
     }
 }

@@ -2,7 +2,15 @@
 //!
 //! The flake imports the same file, so Nix and obsc cannot disagree about an image. The file is
 //! plain data, read by [`crate::nixdata`] without evaluating it; this module is its schema:
-//! `images.<name> = { repository; tag; digest; }`, each value checked where it is written.
+//! `images.<name> = { repository; tag; digest; validator?; }`, each value checked where it is
+//! written.
+//!
+//! `validator = { package; version; accept_minor_skew?; }` records the nixpkgs package that
+//! `nix flake check` validates the image's configs with (`grafana-alloy` for the collector). A
+//! validator of another minor version than the image proves little, so the flake fails on such a
+//! skew unless `accept_minor_skew` says why it is harmless, and fails when nixpkgs' version is not
+//! the recorded one (nix/validators.nix). obsc cannot ask nixpkgs offline; [`Validator::skew`]
+//! applies the same rule to the recorded version, and `obsc pins` shows it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +30,140 @@ pub struct ImagePin {
     pub tag: String,
     /// The multi-arch index digest: `sha256:` and 64 lowercase hex digits.
     pub digest: String,
+    /// The nixpkgs package the flake validates this image's configs with, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validator: Option<Validator>,
+}
+
+/// The nixpkgs package that `nix flake check` validates an image's configs with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Validator {
+    /// The attribute of nixpkgs: `grafana-alloy`.
+    pub package: String,
+    /// The version nixpkgs has of it, as `pkgs.<package>.version` gives it; the flake fails when
+    /// nixpkgs has another.
+    pub version: String,
+    /// Why a validator of another minor version than the image is good enough, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_minor_skew: Option<String>,
+}
+
+/// The major and minor numbers of a version, as written (`1`, `18`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MajorMinor {
+    pub major: String,
+    pub minor: String,
+}
+
+impl MajorMinor {
+    /// The first two numbers of a version or an image tag, as Nix's `builtins.splitVersion` splits
+    /// it, after a leading `v` component (`v1.18.1`); `None` when it does not start with two
+    /// numbers. nix/validators.nix does the same; tests/nix.rs compares the two.
+    pub fn of(version: &str) -> Option<MajorMinor> {
+        let parts = split_version(version);
+        let numbers = match parts.first() {
+            Some(&"v") => &parts[1..],
+            _ => &parts[..],
+        };
+        let is_number = |part: &&str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        match numbers {
+            [major, minor, ..] if is_number(major) && is_number(minor) => {
+                Some(MajorMinor { major: major.to_string(), minor: minor.to_string() })
+            }
+            _ => None,
+        }
+    }
+
+    fn same_major(&self, other: &MajorMinor) -> bool {
+        same_number(&self.major, &other.major)
+    }
+
+    fn same_minor(&self, other: &MajorMinor) -> bool {
+        self.same_major(other) && same_number(&self.minor, &other.minor)
+    }
+}
+
+impl std::fmt::Display for MajorMinor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Numbers compare as numbers (`07` is `7`), as `builtins.compareVersions` compares them.
+fn same_number(a: &str, b: &str) -> bool {
+    a.trim_start_matches('0') == b.trim_start_matches('0')
+}
+
+/// `builtins.splitVersion`: components are runs of digits or runs of other characters, and `.`
+/// and `-` only separate them (`1.31.6-alpine` is `1`, `31`, `6`, `alpine`; `1.2rc1` is `1`, `2`,
+/// `rc`, `1`).
+pub fn split_version(version: &str) -> Vec<&str> {
+    let is_separator = |c: char| c == '.' || c == '-';
+    let mut parts = Vec::new();
+    let mut rest = version;
+    loop {
+        rest = rest.trim_start_matches(is_separator);
+        let Some(first) = rest.chars().next() else { break };
+        let digits = first.is_ascii_digit();
+        let end = rest.find(|c: char| is_separator(c) || c.is_ascii_digit() != digits).unwrap_or(rest.len());
+        parts.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    parts
+}
+
+/// How an image's version and its validator's compare, and what the flake makes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skew {
+    /// The same major and minor version: the validator is fit.
+    SameMinor,
+    /// The minor versions differ, and the pins say why that is harmless.
+    Accepted { reason: String },
+    /// The minor versions differ and nothing accepts it: `nix flake check` fails.
+    NotAccepted,
+    /// The major versions differ: `nix flake check` fails; `accept_minor_skew` cannot cover it.
+    MajorDiffers,
+    /// `accept_minor_skew` is set though the minor versions agree: `nix flake check` fails until
+    /// it is removed, so that a stale reason cannot excuse a later skew.
+    NeedlessAcceptance,
+}
+
+impl Skew {
+    /// Whether the flake's rule holds (for the recorded validator version).
+    pub fn holds(&self) -> bool {
+        matches!(self, Skew::SameMinor | Skew::Accepted { .. })
+    }
+}
+
+/// An image's version beside its validator's, as `obsc pins` shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkewReport {
+    pub image: MajorMinor,
+    pub validator: MajorMinor,
+    pub skew: Skew,
+}
+
+impl Validator {
+    /// The rule of nix/validators.nix, for an image with tag `tag`, applied to the recorded
+    /// version. `None` when either has no major.minor version (the schema refuses such pins).
+    pub fn skew(&self, tag: &str) -> Option<SkewReport> {
+        let image = MajorMinor::of(tag)?;
+        let validator = MajorMinor::of(&self.version)?;
+        let skew = if !image.same_major(&validator) {
+            Skew::MajorDiffers
+        } else if image.same_minor(&validator) {
+            match self.accept_minor_skew {
+                Some(_) => Skew::NeedlessAcceptance,
+                None => Skew::SameMinor,
+            }
+        } else {
+            match &self.accept_minor_skew {
+                Some(reason) => Skew::Accepted { reason: reason.clone() },
+                None => Skew::NotAccepted,
+            }
+        };
+        Some(SkewReport { image, validator, skew })
+    }
 }
 
 impl ImagePin {
@@ -29,6 +171,52 @@ impl ImagePin {
     /// tag is there for people reading the manifest.
     pub fn reference(&self) -> String {
         format!("{}:{}@{}", self.repository, self.tag, self.digest)
+    }
+
+    /// The release the image is, from its tag: the tag without a leading `v` (`1.18.1`).
+    pub fn version(&self) -> &str {
+        match self.tag.strip_prefix('v') {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+            _ => &self.tag,
+        }
+    }
+
+    /// The image's version beside its validator's; `None` without a validator.
+    pub fn validator_skew(&self) -> Option<SkewReport> {
+        self.validator.as_ref().and_then(|validator| validator.skew(&self.tag))
+    }
+
+    /// What `obsc pins` says of the image's version and its validator: the lines, and whether
+    /// the flake's version rule holds for the recorded validator version.
+    pub fn validation_lines(&self) -> (Vec<String>, bool) {
+        let version = self.version();
+        let (Some(validator), Some(report)) = (&self.validator, self.validator_skew()) else {
+            return (vec![format!("version {version}; no validator in the flake")], true);
+        };
+        let SkewReport { image, validator: checks, skew } = &report;
+        let package = &validator.package;
+        let first = format!("version {version}; validated by nixpkgs {package} {}", validator.version);
+        let second = match skew {
+            Skew::SameMinor => format!("same minor version {image}"),
+            Skew::Accepted { reason } => {
+                format!("SKEW: minor versions differ (image {image}, validator {checks}), accepted: {reason}")
+            }
+            Skew::NotAccepted => format!(
+                "SKEW: minor versions differ (image {image}, validator {checks}) and nothing accepts it, so \
+                 `nix flake check` fails: validate with a {package} of {image}, or say why the skew is harmless \
+                 in `accept_minor_skew`"
+            ),
+            Skew::MajorDiffers => format!(
+                "SKEW: major versions differ (image {image}, validator {checks}), so `nix flake check` fails \
+                 (`accept_minor_skew` cannot accept that): validate with a {package} of {}.x or drop the validator",
+                image.major
+            ),
+            Skew::NeedlessAcceptance => format!(
+                "`accept_minor_skew` is set though the minor versions agree ({image}), so `nix flake check` \
+                 fails until it is removed"
+            ),
+        };
+        (vec![first, second], skew.holds())
     }
 }
 
@@ -68,7 +256,8 @@ impl Pins {
 // ---------------------------------------------------------------------------------------------
 // The pins schema.
 
-const IMAGE_FIELDS: [&str; 3] = ["repository", "tag", "digest"];
+const IMAGE_FIELDS: [&str; 4] = ["repository", "tag", "digest", "validator"];
+const VALIDATOR_FIELDS: [&str; 3] = ["package", "version", "accept_minor_skew"];
 
 fn pins_from_data(root: &Data, diagnostics: &mut Diagnostics) -> Pins {
     let mut images = BTreeMap::new();
@@ -149,7 +338,7 @@ fn image_from_data(name: &str, data: &Data, diagnostics: &mut Diagnostics) -> Op
                     &field_path(&["images", name, key]),
                     format!("unknown attribute `{key}` in image `{name}`"),
                 )
-                .help("an image has only `repository`, `tag` and `digest`; remove the others"),
+                .help("an image has only `repository`, `tag`, `digest` and `validator`; remove the others"),
             );
         }
     }
@@ -189,7 +378,144 @@ fn image_from_data(name: &str, data: &Data, diagnostics: &mut Diagnostics) -> Op
     };
     // Each field is checked (and reported) even when an earlier one is wrong.
     let (repository, tag, digest) = (text("repository"), text("tag"), text("digest"));
-    Some(ImagePin { repository: repository?, tag: tag?, digest: digest? })
+    let validator = match fields.get("validator") {
+        None => None,
+        Some(binding) => Some(validator_from_data(name, tag.as_deref(), &binding.data, diagnostics)?),
+    };
+    Some(ImagePin { repository: repository?, tag: tag?, digest: digest?, validator })
+}
+
+fn validator_from_data(name: &str, tag: Option<&str>, data: &Data, diagnostics: &mut Diagnostics) -> Option<Validator> {
+    let validator_path = field_path(&["images", name, "validator"]);
+    let Value::Set(fields) = &data.value else {
+        if data.value.is_invalid() {
+            return None;
+        }
+        diagnostics.push(
+            error_at(
+                &data.at,
+                &validator_path,
+                format!("`validator` of image `{name}` must be an attribute set, found {}", data.value.kind()),
+            )
+            .help("write `validator = { package = \"grafana-alloy\"; version = \"1.16.0\"; };`"),
+        );
+        return None;
+    };
+    for (key, binding) in fields {
+        if !VALIDATOR_FIELDS.contains(&key.as_str()) {
+            diagnostics.push(
+                error_at(
+                    &binding.name_at,
+                    &field_path(&["images", name, "validator", key]),
+                    format!("unknown attribute `{key}` in the validator of image `{name}`"),
+                )
+                .help("a validator has `package`, `version` and, only for an accepted skew, `accept_minor_skew`"),
+            );
+        }
+    }
+    let mut text = |field: &str, required: bool| -> Option<String> {
+        let path = field_path(&["images", name, "validator", field]);
+        let Some(binding) = fields.get(field) else {
+            if required {
+                diagnostics.push(
+                    error_at(&data.at, &path, format!("the validator of image `{name}` has no `{field}`"))
+                        .help(missing_validator_field_help(field)),
+                );
+            }
+            return None;
+        };
+        let value = match &binding.data.value {
+            Value::Invalid => return None,
+            Value::Str(value) => value,
+            other => {
+                diagnostics.push(
+                    error_at(
+                        &binding.data.at,
+                        &path,
+                        format!(
+                            "`{field}` of the validator of image `{name}` must be a string, found {}",
+                            other.kind()
+                        ),
+                    )
+                    .help(format!("write it as a quoted string: `{field} = \"...\";`")),
+                );
+                return None;
+            }
+        };
+        let problem = match field {
+            "package" => package_problem(value),
+            "version" => validator_version_problem(value),
+            _ if value.trim().is_empty() => Some("is empty".to_string()),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            let message = format!("`{field}` of the validator of image `{name}` {problem}");
+            diagnostics.push(error_at(&binding.data.at, &path, message).help(validator_field_help(field)));
+            return None;
+        }
+        Some(value.clone())
+    };
+    let (package, version) = (text("package", true), text("version", true));
+    let accept_minor_skew = text("accept_minor_skew", false);
+    let acceptance_is_wrong = fields.contains_key("accept_minor_skew") && accept_minor_skew.is_none();
+    if let Some(tag) = tag {
+        if MajorMinor::of(tag).is_none() {
+            diagnostics.push(
+                error_at(
+                    &data.at,
+                    &validator_path,
+                    format!(
+                        "image `{name}` has a validator, but its tag `{tag}` has no major.minor version to compare with the validator's"
+                    ),
+                )
+                .help("pin a tag that starts with the release (`v1.18.1`, `3.7.6`), or remove the validator"),
+            );
+            return None;
+        }
+    }
+    if acceptance_is_wrong {
+        return None;
+    }
+    Some(Validator { package: package?, version: version?, accept_minor_skew })
+}
+
+fn missing_validator_field_help(field: &str) -> &'static str {
+    match field {
+        "package" => "add the nixpkgs attribute the flake validates this image's configs with, e.g. `package = \"grafana-alloy\";`",
+        _ => "add the version nixpkgs has of the package, as `nix eval nixpkgs#<package>.version` prints it, e.g. `version = \"1.16.0\";`; the flake checks it",
+    }
+}
+
+fn validator_field_help(field: &str) -> &'static str {
+    match field {
+        "package" => "write the attribute of nixpkgs that provides the validator, e.g. `grafana-alloy`",
+        "version" => "record the version nixpkgs has, as `nix eval nixpkgs#<package>.version` prints it, e.g. `1.16.0`",
+        _ => "say why a validator of another minor version is good enough here, or remove `accept_minor_skew`",
+    }
+}
+
+/// A nixpkgs attribute name, as the flake writes `pkgs.${package}`: a Nix identifier.
+fn package_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("is empty".to_string());
+    }
+    let mut chars = value.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''));
+    if !(first_ok && rest_ok) {
+        return Some(format!("is `{value}`: not a nixpkgs attribute name"));
+    }
+    None
+}
+
+fn validator_version_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("is empty".to_string());
+    }
+    if MajorMinor::of(value).is_none() {
+        return Some(format!("is `{value}`: it does not start with major and minor version numbers"));
+    }
+    None
 }
 
 fn missing_field_help(field: &str) -> &'static str {
@@ -514,6 +840,197 @@ mod tests {
             "pins.nix:1:157 images.loki.arch: unknown attribute `arch` in image `loki`"
         );
         assert!(Pins::parse("{ images.loki = { repository = \"localhost:5000/loki\"; tag = \"3\"; digest = \"sha256:efd47c67f9bac88ca29bcf8cb997d9ab29d1848bd0aff579282295542a745952\"; }; }", "p").is_ok());
+    }
+
+    /// The one error for an alloy image with the given `validator = ...;` text (on line 2).
+    fn validator_error(validator: &str) -> String {
+        pins_error(&format!("{{ images.alloy = {{ {ALLOY}\n{validator} }}; }}"))
+    }
+
+    fn alloy_with(validator: &str) -> ImagePin {
+        let source = format!("{{ images.alloy = {{ {ALLOY} {validator} }}; }}");
+        let pins = Pins::parse(&source, "pins.nix").unwrap_or_else(|d| panic!("{d}"));
+        pins.images["alloy"].clone()
+    }
+
+    #[test]
+    fn the_real_pins_file_records_the_validators_of_the_flake() {
+        let pins = Pins::parse(REAL, DEFAULT_PINS).unwrap_or_else(|d| panic!("{d}"));
+        let validated: Vec<(&str, &str, &str)> = pins
+            .images
+            .iter()
+            .filter_map(|(name, pin)| {
+                pin.validator.as_ref().map(|v| (name.as_str(), v.package.as_str(), v.version.as_str()))
+            })
+            .collect();
+        assert_eq!(validated, [("alloy", "grafana-alloy", "1.16.0"), ("loki", "grafana-loki", "3.7.3")]);
+
+        let alloy = pins.image("alloy").unwrap().validator_skew().unwrap();
+        assert_eq!((alloy.image.to_string(), alloy.validator.to_string()), ("1.18".into(), "1.16".into()));
+        assert!(
+            matches!(&alloy.skew, Skew::Accepted { reason } if reason.starts_with("nixpkgs has grafana-alloy 1.16"))
+        );
+        let loki = pins.image("loki").unwrap().validator_skew().unwrap();
+        assert_eq!(loki.skew, Skew::SameMinor);
+        assert!(pins.images.values().all(|pin| pin.validator_skew().is_none_or(|r| r.skew.holds())));
+        assert_eq!(pins.image("tempo").unwrap().validator_skew(), None);
+    }
+
+    #[test]
+    fn versions_split_as_nix_splits_them() {
+        // What `builtins.splitVersion` gives (Nix 2.8 and 2.26 agree); tests/nix.rs asks Nix too.
+        let cases: [(&str, &[&str]); 8] = [
+            ("v1.18.1", &["v", "1", "18", "1"]),
+            ("3.7.6", &["3", "7", "6"]),
+            ("1.31.6-alpine", &["1", "31", "6", "alpine"]),
+            ("4.46", &["4", "46"]),
+            ("latest", &["latest"]),
+            ("1.2rc1", &["1", "2", "rc", "1"]),
+            ("..1--2.", &["1", "2"]),
+            ("", &[]),
+        ];
+        for (version, parts) in cases {
+            assert_eq!(split_version(version), parts, "{version}");
+        }
+        let major_minor = |v: &str| MajorMinor::of(v).map(|mm| mm.to_string());
+        assert_eq!(major_minor("v1.18.1").as_deref(), Some("1.18"));
+        assert_eq!(major_minor("1.31.6-alpine").as_deref(), Some("1.31"));
+        assert_eq!(major_minor("4.46").as_deref(), Some("4.46"));
+        assert_eq!(major_minor("1.2rc1").as_deref(), Some("1.2"));
+        assert_eq!(major_minor("latest"), None);
+        assert_eq!(major_minor("3"), None);
+        assert_eq!(major_minor("vv1.2"), None);
+        assert_eq!(major_minor("1rc.2"), None);
+    }
+
+    #[test]
+    fn the_skew_rule_compares_major_and_minor_versions() {
+        let skew = |tag: &str, version: &str, accept: Option<&str>| {
+            let validator = Validator {
+                package: "grafana-alloy".into(),
+                version: version.into(),
+                accept_minor_skew: accept.map(str::to_string),
+            };
+            validator.skew(tag).map(|report| report.skew)
+        };
+        assert_eq!(skew("v1.18.1", "1.18.0", None), Some(Skew::SameMinor));
+        assert_eq!(skew("3.7.6", "3.07.3", None), Some(Skew::SameMinor));
+        assert_eq!(skew("v1.18.1", "1.16.0", None), Some(Skew::NotAccepted));
+        assert_eq!(skew("v1.18.1", "1.19.0", None), Some(Skew::NotAccepted));
+        assert_eq!(skew("v1.18.1", "1.16.0", Some("why")), Some(Skew::Accepted { reason: "why".into() }));
+        assert_eq!(skew("v1.18.1", "1.18.3", Some("why")), Some(Skew::NeedlessAcceptance));
+        assert_eq!(skew("2.3.1", "1.20.3", Some("why")), Some(Skew::MajorDiffers));
+        assert_eq!(skew("2.3.1", "1.3.1", None), Some(Skew::MajorDiffers));
+        assert_eq!(skew("latest", "1.3.1", None), None);
+        let holds: Vec<bool> = [
+            Skew::SameMinor,
+            Skew::Accepted { reason: "why".into() },
+            Skew::NotAccepted,
+            Skew::MajorDiffers,
+            Skew::NeedlessAcceptance,
+        ]
+        .iter()
+        .map(Skew::holds)
+        .collect();
+        assert_eq!(holds, [true, true, false, false, false]);
+    }
+
+    #[test]
+    fn pins_shows_the_image_version_beside_its_validator() {
+        let pins = Pins::parse(REAL, DEFAULT_PINS).unwrap_or_else(|d| panic!("{d}"));
+        let (lines, holds) = pins.image("loki").unwrap().validation_lines();
+        assert_eq!(lines, ["version 3.7.6; validated by nixpkgs grafana-loki 3.7.3", "same minor version 3.7"]);
+        assert!(holds);
+        let (lines, holds) = pins.image("tempo").unwrap().validation_lines();
+        assert_eq!(lines, ["version 3.0.2; no validator in the flake"]);
+        assert!(holds);
+
+        let (lines, holds) = alloy_with(
+            r#"validator = { package = "grafana-alloy"; version = "1.16.0"; accept_minor_skew = "harmless"; };"#,
+        )
+        .validation_lines();
+        assert_eq!(
+            lines,
+            [
+                "version 1.18.1; validated by nixpkgs grafana-alloy 1.16.0",
+                "SKEW: minor versions differ (image 1.18, validator 1.16), accepted: harmless"
+            ]
+        );
+        assert!(holds);
+        let (lines, holds) =
+            alloy_with(r#"validator = { package = "grafana-alloy"; version = "1.16.0"; };"#).validation_lines();
+        assert_eq!(
+            lines[1],
+            "SKEW: minor versions differ (image 1.18, validator 1.16) and nothing accepts it, so `nix flake check` \
+             fails: validate with a grafana-alloy of 1.18, or say why the skew is harmless in `accept_minor_skew`"
+        );
+        assert!(!holds);
+        let (lines, holds) =
+            alloy_with(r#"validator = { package = "grafana-alloy"; version = "1.18.0"; accept_minor_skew = "old"; };"#)
+                .validation_lines();
+        assert!(lines[1].starts_with("`accept_minor_skew` is set though the minor versions agree (1.18)"), "{lines:?}");
+        assert!(!holds);
+        let (lines, holds) =
+            alloy_with(r#"validator = { package = "grafana-alloy"; version = "2.0.0"; accept_minor_skew = "x"; };"#)
+                .validation_lines();
+        assert!(lines[1].starts_with("SKEW: major versions differ (image 1.18, validator 2.0)"), "{lines:?}");
+        assert!(!holds);
+    }
+
+    #[test]
+    fn validator_records_are_checked_field_by_field() {
+        assert_eq!(
+            validator_error(r#"validator = "grafana-alloy";"#),
+            "pins.nix:2:13 images.alloy.validator: `validator` of image `alloy` must be an attribute set, found a string"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { version = "1.16.0"; };"#),
+            "pins.nix:2:13 images.alloy.validator.package: the validator of image `alloy` has no `package`"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { package = "grafana-alloy"; };"#),
+            "pins.nix:2:13 images.alloy.validator.version: the validator of image `alloy` has no `version`"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { package = "pkgs.grafana-alloy"; version = "1.16.0"; };"#),
+            "pins.nix:2:25 images.alloy.validator.package: `package` of the validator of image `alloy` is `pkgs.grafana-alloy`: not a nixpkgs attribute name"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { package = ""; version = "1.16.0"; };"#),
+            "pins.nix:2:25 images.alloy.validator.package: `package` of the validator of image `alloy` is empty"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { package = "grafana-alloy"; version = 1; };"#),
+            "pins.nix:2:52 images.alloy.validator.version: `version` of the validator of image `alloy` must be a string, found an integer"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { package = "grafana-alloy"; version = "unstable"; };"#),
+            "pins.nix:2:52 images.alloy.validator.version: `version` of the validator of image `alloy` is `unstable`: it does not start with major and minor version numbers"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { package = "grafana-alloy"; version = "1.16.0"; accept_minor_skew = " "; };"#),
+            "pins.nix:2:82 images.alloy.validator.accept_minor_skew: `accept_minor_skew` of the validator of image `alloy` is empty"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { package = "grafana-alloy"; version = "1.16.0"; accept_minor_skew = true; };"#),
+            "pins.nix:2:82 images.alloy.validator.accept_minor_skew: `accept_minor_skew` of the validator of image `alloy` must be a string, found a boolean"
+        );
+        assert_eq!(
+            validator_error(r#"validator = { package = "grafana-alloy"; version = "1.16.0"; accept_skew = "x"; };"#),
+            "pins.nix:2:62 images.alloy.validator.accept_skew: unknown attribute `accept_skew` in the validator of image `alloy`"
+        );
+        let latest = r#"{ images.alloy = { repository = "docker.io/grafana/alloy"; tag = "latest"; digest = "sha256:0f4434c92b3e6cdac38bb129b344e1790c246f7b6e2eaffcc16a5fa363240e33";
+validator = { package = "grafana-alloy"; version = "1.16.0"; }; }; }"#;
+        assert_eq!(
+            pins_error(latest),
+            "pins.nix:2:13 images.alloy.validator: image `alloy` has a validator, but its tag `latest` has no major.minor version to compare with the validator's"
+        );
+        // A record that reads is not yet one the flake accepts: that is the skew rule's part.
+        let unaccepted = alloy_with(r#"validator = { package = "grafana-alloy"; version = "1.16.0"; };"#);
+        assert_eq!(
+            unaccepted.validator,
+            Some(Validator { package: "grafana-alloy".into(), version: "1.16.0".into(), accept_minor_skew: None })
+        );
     }
 
     #[test]

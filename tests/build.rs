@@ -135,9 +135,9 @@ fn the_kind_target_owns_its_cluster() {
 fn a_missing_pin_fails_the_build_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let pins = std::fs::read_to_string(root().join("nix/pins.nix")).unwrap();
-    // Drop the loki entry: its three lines.
+    // Drop the loki entry: from its name to its closing brace (at the indentation of the name).
     let start = pins.find("    loki = {").unwrap();
-    let end = start + pins[start..].find("};\n").unwrap() + 3;
+    let end = start + pins[start..].find("\n    };\n").unwrap() + "\n    };\n".len();
     let without_loki = format!("{}{}", &pins[..start], &pins[end..]);
     let pins_file = dir.path().join("pins.nix");
     std::fs::write(&pins_file, without_loki).unwrap();
@@ -157,9 +157,38 @@ fn pins_lists_every_image_with_its_users() {
     assert!(out.status.success());
     let listing = text(&out.stdout);
     assert!(listing.starts_with(
-        "alloy  docker.io/grafana/alloy:v1.18.1@sha256:0f4434c92b3e6cdac38bb129b344e1790c246f7b6e2eaffcc16a5fa363240e33\n    dev: Deployment/monitoring-collector in orders-dev\n"
+        "alloy  docker.io/grafana/alloy:v1.18.1@sha256:0f4434c92b3e6cdac38bb129b344e1790c246f7b6e2eaffcc16a5fa363240e33\n  \
+         version 1.18.1; validated by nixpkgs grafana-alloy 1.16.0\n  \
+         SKEW: minor versions differ (image 1.18, validator 1.16), accepted: nixpkgs has grafana-alloy 1.16, not 1.18;"
     ));
+    assert!(listing.contains("\n    dev: Deployment/monitoring-collector in orders-dev\n"));
+    assert!(listing.contains(
+        "\nloki  docker.io/grafana/loki:3.7.6@sha256:efd47c67f9bac88ca29bcf8cb997d9ab29d1848bd0aff579282295542a745952\n  \
+         version 3.7.6; validated by nixpkgs grafana-loki 3.7.3\n  same minor version 3.7\n"
+    ));
+    assert!(listing.contains("\ntempo  docker.io/grafana/tempo:3.0.2@"));
+    assert!(listing.contains("\n  version 3.0.2; no validator in the flake\n"));
     assert!(listing.contains("    tools: StatefulSet/seaweedfs-ha-master in ca7f8f-tools\n"));
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn pins_fails_on_a_validator_skew_nothing_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let pins = std::fs::read_to_string(root().join("nix/pins.nix")).unwrap();
+    let acceptance = pins.lines().find(|line| line.contains("accept_minor_skew = ")).unwrap();
+    let pins_file = dir.path().join("pins.nix");
+    std::fs::write(&pins_file, pins.replace(&format!("{acceptance}\n"), "")).unwrap();
+    let out = obsc(&["--pins", pins_file.to_str().unwrap(), "pins"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains(
+        "\n  SKEW: minor versions differ (image 1.18, validator 1.16) and nothing accepts it, so `nix flake check` fails"
+    ));
+    assert_eq!(
+        text(&out.stderr),
+        "error: the validator record of `alloy` breaks the flake's version rule (nix/validators.nix); \
+         `nix flake check` fails until it is fixed in the pins file\n"
+    );
 }
 
 #[test]

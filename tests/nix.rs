@@ -23,7 +23,11 @@ mod outside_nix_sandbox {
     }
 
     fn nix_instantiate(args: &[&str]) -> Output {
-        match Command::new("nix-instantiate").current_dir(root()).args(args).output() {
+        nix_instantiate_in(root(), args)
+    }
+
+    fn nix_instantiate_in(dir: &Path, args: &[&str]) -> Output {
+        match Command::new("nix-instantiate").current_dir(dir).args(args).output() {
             Ok(output) => output,
             Err(err) => panic!(
                 "cannot run nix-instantiate ({err}). These tests need it and do not skip: install Debian's \
@@ -103,7 +107,7 @@ mod outside_nix_sandbox {
         files.sort();
         let relative: Vec<String> =
             files.iter().map(|f| f.strip_prefix(root()).unwrap().display().to_string()).collect();
-        for expected in ["flake.nix", "nix/pins.nix", "nix/targets.nix"] {
+        for expected in ["flake.nix", "nix/pins.nix", "nix/targets.nix", "nix/validators.nix"] {
             assert!(relative.iter().any(|f| f == expected), "{expected} not found among {relative:?}");
         }
         for file in &relative {
@@ -246,7 +250,7 @@ mod outside_nix_sandbox {
               checks = names outputs.checks;
               devShells = names outputs.devShells;
               formatter = builtins.attrNames outputs.formatter;
-              inherit (outputs.lib) pins targets;
+              inherit (outputs.lib) pins targets validatorChecks;
             }"#,
         ]);
         let names = |value: &Value| -> BTreeSet<String> {
@@ -266,5 +270,226 @@ mod outside_nix_sandbox {
         assert_eq!(names(&outputs["formatter"]), SYSTEMS.iter().map(|s| s.to_string()).collect());
         assert_eq!(outputs["pins"], obsc_reads("nix/pins.nix"), "the flake's lib.pins is the pins file");
         assert_eq!(outputs["targets"], json!(targets));
+        let validator_checks: BTreeSet<String> =
+            outputs["validatorChecks"].as_object().expect("a set").keys().cloned().collect();
+        assert!(validator_checks.is_subset(&checks), "lib.validatorChecks names checks the flake has not");
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The validators of the flake and their version rule (nix/validators.nix).
+
+    /// An expression for a stand-in of nixpkgs with just what the flake's config checks use:
+    /// `runCommand` (keeping its attributes, so a check shows its tools) and one package per
+    /// `(attribute, version)`.
+    fn stub_nixpkgs(packages: &[(&str, &str)]) -> String {
+        let packages: String = packages
+            .iter()
+            .map(|(name, version)| format!("{name:?} = {{ pname = {name:?}; version = {version:?}; }}; "))
+            .collect();
+        format!(
+            r#"{{
+              legacyPackages = builtins.listToAttrs (map (system: {{
+                name = system;
+                value = {{ runCommand = name: env: script: env // {{ inherit name; }}; {packages} }};
+              }}) [ {systems} ]);
+            }}"#,
+            systems = SYSTEMS.map(|s| format!("{s:?}")).join(" ")
+        )
+    }
+
+    /// For each system and each config check of the flake in `dir`, evaluated against `nixpkgs`:
+    /// the pnames of the tools the check runs.
+    fn validator_tools(dir: &Path, nixpkgs: &str) -> Output {
+        let expression = format!(
+            r#"
+            let
+              flake = import ./flake.nix;
+              outputs = flake.outputs {{ self = outputs; nixpkgs = {nixpkgs}; }};
+            in
+            builtins.mapAttrs (system: checks:
+              builtins.mapAttrs (check: _: map (tool: tool.pname) checks.${{check}}.nativeBuildInputs)
+                outputs.lib.validatorChecks
+            ) outputs.checks"#
+        );
+        nix_instantiate_in(dir, &["--eval", "--strict", "--json", "-E", &expression])
+    }
+
+    /// The validators the pins file records: image, package, version.
+    fn recorded_validators() -> Vec<(String, String, String)> {
+        let pins = obsc::pins::Pins::read(&root().join(obsc::pins::DEFAULT_PINS)).unwrap_or_else(|d| panic!("{d}"));
+        pins.images
+            .iter()
+            .filter_map(|(name, pin)| {
+                let v = pin.validator.as_ref()?;
+                Some((name.clone(), v.package.clone(), v.version.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn obsc_reads_the_validators_of_the_pins_file_as_nix_evaluates_them() {
+        let pins = obsc::pins::Pins::read(&root().join(obsc::pins::DEFAULT_PINS)).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(serde_json::to_value(&pins).unwrap(), nix_eval(&["nix/pins.nix"]));
+        assert!(!recorded_validators().is_empty(), "nix/pins.nix records no validator");
+    }
+
+    #[test]
+    fn every_validator_the_pins_name_is_what_a_check_of_the_flake_runs() {
+        let recorded = recorded_validators();
+        let packages: Vec<(&str, &str)> = recorded.iter().map(|(_, p, v)| (p.as_str(), v.as_str())).collect();
+        let output = validator_tools(root(), &stub_nixpkgs(&packages));
+        assert!(output.status.success(), "the flake's config checks do not evaluate:\n{}", text(&output.stderr));
+        let tools: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let checks_of =
+            nix_eval(&["-E", "((import ./flake.nix).outputs { self = { }; nixpkgs = { }; }).lib.validatorChecks"]);
+        for system in SYSTEMS {
+            let mut used = BTreeSet::new();
+            for (check, image) in checks_of.as_object().expect("a set") {
+                let image = image.as_str().expect("an image name");
+                let (_, package, _) = recorded.iter().find(|(name, _, _)| name == image).unwrap_or_else(|| {
+                    panic!("check {check} validates image `{image}`, which has no validator in the pins")
+                });
+                assert_eq!(tools[system][check], json!([package]), "checks.{system}.{check} runs the pinned validator");
+                used.insert(image);
+            }
+            let named: BTreeSet<&str> = recorded.iter().map(|(image, _, _)| image.as_str()).collect();
+            assert_eq!(used, named, "images with a validator in the pins against the flake's config checks");
+        }
+    }
+
+    #[test]
+    fn the_flake_refuses_a_validator_of_another_version_than_recorded() {
+        let recorded = recorded_validators();
+        let (image, package, version) = &recorded[0];
+        let newer = format!("{version}.1");
+        let mut packages: Vec<(&str, &str)> = recorded.iter().map(|(_, p, v)| (p.as_str(), v.as_str())).collect();
+        packages[0].1 = &newer;
+        let output = validator_tools(root(), &stub_nixpkgs(&packages));
+        assert!(!output.status.success(), "the flake used {package} {newer} though the pins record {version}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "nix/pins.nix images.{image}.validator.version is \"{version}\", but nixpkgs' {package} is {newer}"
+            )),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn the_flake_refuses_the_alloy_skew_once_its_acceptance_is_removed() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        std::fs::create_dir(dir.path().join("nix")).unwrap();
+        std::fs::copy(root().join("flake.nix"), dir.path().join("flake.nix")).unwrap();
+        for file in ["targets.nix", "validators.nix"] {
+            std::fs::copy(root().join("nix").join(file), dir.path().join("nix").join(file)).unwrap();
+        }
+        let pins = read(&root().join("nix/pins.nix"));
+        let acceptance =
+            pins.lines().find(|line| line.trim_start().starts_with("accept_minor_skew = ")).expect("an accepted skew");
+        std::fs::write(dir.path().join("nix/pins.nix"), pins.replace(&format!("{acceptance}\n"), "")).unwrap();
+
+        let recorded = recorded_validators();
+        let packages: Vec<(&str, &str)> = recorded.iter().map(|(_, p, v)| (p.as_str(), v.as_str())).collect();
+        let nixpkgs = stub_nixpkgs(&packages);
+        let accepted = validator_tools(root(), &nixpkgs);
+        assert!(accepted.status.success(), "{}", text(&accepted.stderr));
+        assert!(text(&accepted.stderr)
+            .contains("trace: alloy v1.18.1 is validated by grafana-alloy 1.16.0 (minor skew accepted: "));
+
+        let refused = validator_tools(dir.path(), &nixpkgs);
+        assert!(!refused.status.success(), "the flake accepted alloy v1.18.1 validated by 1.16.0 without a reason");
+        assert!(
+            text(&refused.stderr).contains(
+                "alloy runs v1.18.1 but is validated by grafana-alloy 1.16.0: the minor versions differ (1.18 against 1.16)"
+            ),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+
+    /// `nix/validators.nix`'s verdict for one image: its problems, or the failure of evaluation.
+    fn nix_problems(tag: &str, validator: &str, actual: &str) -> Vec<String> {
+        let expression = format!(
+            "(import ./nix/validators.nix).problems {{ name = \"x\"; image = {{ tag = {tag:?}; validator = {validator}; }}; actual = {actual:?}; }}"
+        );
+        serde_json::from_value(nix_eval(&["-E", &expression])).expect("a list of messages")
+    }
+
+    #[test]
+    fn the_skew_rule_passes_and_fails_as_expected_and_as_obsc_says() {
+        let package = "package = \"grafana-alloy\";";
+        // (image tag, validator version, accept_minor_skew, whether the rule holds)
+        let cases = [
+            ("v1.18.1", "1.18.0", None, true),           // same minor
+            ("3.7.6", "3.7.3", None, true),              // same minor, patch skew
+            ("v1.18.1", "1.16.0", None, false),          // minor mismatch
+            ("v1.18.1", "1.16.0", Some("reason"), true), // accepted minor mismatch
+            ("v1.18.1", "1.19.2", None, false),          // a newer validator is a skew too
+            ("v1.18.1", "1.18.2", Some("stale"), false), // an acceptance nothing needs
+            ("2.3.1", "1.20.3", Some("reason"), false),  // major mismatch: never accepted
+        ];
+        for (tag, version, accept, holds) in cases {
+            let acceptance = accept.map(|a| format!("accept_minor_skew = {a:?};")).unwrap_or_default();
+            let validator = format!("{{ {package} version = {version:?}; {acceptance} }}");
+            let problems = nix_problems(tag, &validator, version);
+            assert_eq!(problems.is_empty(), holds, "{tag} against {version} ({accept:?}): {problems:?}");
+
+            let ours = obsc::pins::Validator {
+                package: "grafana-alloy".into(),
+                version: version.into(),
+                accept_minor_skew: accept.map(str::to_string),
+            };
+            assert_eq!(ours.skew(tag).map(|r| r.skew.holds()), Some(holds), "obsc on {tag} against {version}");
+        }
+        let minor = nix_problems("v1.18.1", &format!("{{ {package} version = \"1.16.0\"; }}"), "1.16.0");
+        assert_eq!(
+            minor,
+            ["x runs v1.18.1 but is validated by grafana-alloy 1.16.0: the minor versions differ (1.18 against 1.16) \
+              and a validator of another version proves little; validate with a grafana-alloy of 1.18, or, if the \
+              rendered configs use nothing the two versions disagree on, say so in nix/pins.nix \
+              images.x.validator.accept_minor_skew"]
+        );
+        // A reason must say something (obsc's schema refuses an empty one before this).
+        let blank = nix_problems(
+            "v1.18.1",
+            &format!("{{ {package} version = \"1.16.0\"; accept_minor_skew = \" \"; }}"),
+            "1.16.0",
+        );
+        assert_eq!(
+            blank,
+            ["nix/pins.nix images.x.validator.accept_minor_skew is empty: give the reason the skew is harmless"]
+        );
+        // The record must also be nixpkgs' real version.
+        let drifted = nix_problems("3.7.6", &format!("{{ {package} version = \"3.7.3\"; }}"), "3.7.4");
+        assert_eq!(drifted.len(), 1, "{drifted:?}");
+        assert!(drifted[0]
+            .starts_with("nix/pins.nix images.x.validator.version is \"3.7.3\", but nixpkgs' grafana-alloy is 3.7.4"));
+    }
+
+    #[test]
+    fn nix_and_obsc_read_major_and_minor_versions_alike() {
+        let versions = [
+            "v1.18.1",
+            "3.7.6",
+            "1.31.6-alpine",
+            "4.46",
+            "2.11.2",
+            "latest",
+            "1.2rc1",
+            "01.2",
+            "v",
+            "",
+            "1",
+            "1rc.2",
+            "..1--2.",
+        ];
+        let list = versions.map(|v| format!("{v:?}")).join(" ");
+        let nix = nix_eval(&["-E", &format!("map (import ./nix/validators.nix).majorMinor [ {list} ]")]);
+        let split = nix_eval(&["-E", &format!("map builtins.splitVersion [ {list} ]")]);
+        for (index, version) in versions.iter().enumerate() {
+            let ours = obsc::pins::MajorMinor::of(version).map(|mm| json!({ "major": mm.major, "minor": mm.minor }));
+            assert_eq!(nix[index], ours.unwrap_or(Value::Null), "major.minor of {version:?}");
+            assert_eq!(split[index], json!(obsc::pins::split_version(version)), "splitVersion of {version:?}");
+        }
     }
 }
