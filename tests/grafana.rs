@@ -251,15 +251,16 @@ fn the_namespace_obsc_owns_admits_exactly_grafana_to_postgres_and_redis() {
     assert!(!listed.contains("openshift-monitoring"), "obsc writes nothing into openshift-monitoring");
 }
 
-fn obsc(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_obsc")).current_dir(root()).args(args).output().unwrap();
+/// The output of a successful obsc run.
+fn stdout(args: &[&str]) -> String {
+    let out = obsc(args);
     assert!(out.status.success(), "obsc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// The YAML documents of `obsc owner-policies`, each with the comment line that introduces it.
 fn owner_policies(args: &[&str]) -> Vec<(String, Value)> {
-    obsc(args)
+    stdout(args)
         .split("\n---\n")
         .filter(|doc| doc.lines().any(|l| !l.starts_with('#') && !l.trim().is_empty()))
         .map(|doc| (doc.lines().next().unwrap().to_string(), yaml(doc)))
@@ -280,7 +281,7 @@ fn owner_policies_list_what_namespaces_obsc_does_not_own_must_admit() {
     assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], 9092);
 
     // kind's services are in obsc-storage, which obsc owns: nothing for anyone else.
-    assert!(obsc(&["owner-policies", "kind"]).starts_with("# target `kind` needs no policy"));
+    assert!(stdout(&["owner-policies", "kind"]).starts_with("# target `kind` needs no policy"));
 
     // A database in a namespace obsc neither owns nor renders into passes the checker, and its
     // owner gets the policy.
