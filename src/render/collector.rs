@@ -185,9 +185,10 @@ pub fn render(cx: &Context, ns: &str, namespace: &ManagedNamespace) -> Result<Re
 ///
 /// A standalone claim beside the Deployment rather than a StatefulSet: the object names stay
 /// (Deployment `monitoring-collector`, as documented), the Deployment's Recreate strategy already
-/// runs one pod at a time, and the claim's size stays editable, where a StatefulSet's
-/// `volumeClaimTemplates` can never change after creation (kubernetes/kubernetes
-/// pkg/apis/apps/validation/validation.go, `ValidateStatefulSetUpdate`).
+/// runs one pod at a time, and a larger size applies to the claim in place (where its
+/// StorageClass allows expansion), where a StatefulSet's `volumeClaimTemplates` can never change
+/// after creation (kubernetes/kubernetes pkg/apis/apps/validation/validation.go,
+/// `ValidateStatefulSetUpdate`).
 fn storage_claim_object(ns: &str, pods: &Labels, storage: &CollectorStorage) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: meta::object(&storage_claim(), ns, pods),
