@@ -434,12 +434,23 @@ impl ManagedNamespace {
 pub struct Collector {
     pub resources: Resources,
     pub ports: CollectorPorts,
+    pub storage: CollectorStorage,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectorOverrides {
     pub resources: Option<Resources>,
+    pub storage: Option<CollectorStorage>,
+}
+
+/// The claim under Alloy's `--storage.path`: its size, and its StorageClass (the cluster's
+/// default class when `None`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorStorage {
+    pub size: String,
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

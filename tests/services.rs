@@ -50,6 +50,7 @@ fn python_and_nodejs_services_get_the_standard_variables_only() {
     for line in [
         "  OTEL_EXPORTER_OTLP_ENDPOINT: http://alloy:4317\n",
         "  OTEL_EXPORTER_OTLP_PROTOCOL: grpc\n",
+        "  OTEL_LOGS_EXPORTER: none\n",
         "  OTEL_METRICS_EXPORTER: otlp\n",
         "  OTEL_PYTHON_LOG_CORRELATION: \"true\"\n",
         "  OTEL_SERVICE_NAME: orders-api\n",
@@ -64,12 +65,22 @@ fn python_and_nodejs_services_get_the_standard_variables_only() {
     assert!(!node.contains("OTEL_PYTHON_LOG_CORRELATION"));
     let profiled = rendered("kind/demo-shop/configmap-otel-shop-api.yaml");
     assert!(profiled.contains("  PYROSCOPE_SERVER_ADDRESS: http://alloy:4040\n"));
-    // Logs stay on stdout: no service is ever told to export logs over OTLP.
+    // Logs stay on stdout: every service is told not to export logs over OTLP (`none`, a value
+    // the OpenTelemetry spec defines), whatever its SDK's default.
+    let mut config_maps = 0;
     for target in ["dev", "test", "prod", "kind"] {
         for (path, bytes) in obsc::emit::read_dir(&root().join("rendered").join(target)).unwrap() {
-            assert!(!String::from_utf8_lossy(&bytes).contains("OTEL_LOGS_EXPORTER"), "{target}/{path}");
+            let text = String::from_utf8_lossy(&bytes);
+            if path.rsplit('/').next().is_some_and(|f| f.starts_with("configmap-otel-")) {
+                config_maps += 1;
+                assert!(text.contains("  OTEL_LOGS_EXPORTER: none\n"), "{target}/{path}:\n{text}");
+            }
+            for line in text.lines().filter(|l| l.contains("OTEL_LOGS_EXPORTER")) {
+                assert_eq!(line, "  OTEL_LOGS_EXPORTER: none", "{target}/{path}");
+            }
         }
     }
+    assert!(config_maps >= 7, "found only {config_maps} otel ConfigMaps");
 }
 
 #[test]

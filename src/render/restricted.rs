@@ -3,6 +3,7 @@
 //! kubernetes.io/docs/concepts/security/pod-security-standards). The renderers build pods from
 //! [`super::pod`], which meets them by construction; this is the check that keeps it so.
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodSpec};
 
 /// Every way `spec` breaks the rules, as sentences. `openshift`: the namespace-scoped tenancy,
@@ -92,6 +93,34 @@ pub fn claim_violations(claim: &PersistentVolumeClaim) -> Vec<String> {
     found
 }
 
+/// The standalone claims (not a StatefulSet's templates) a pod mounts, by name.
+pub fn mounted_claims(spec: &PodSpec) -> Vec<&str> {
+    spec.volumes
+        .iter()
+        .flatten()
+        .filter_map(|v| v.persistent_volume_claim.as_ref())
+        .map(|c| c.claim_name.as_str())
+        .collect()
+}
+
+/// A Deployment whose pods mount a standalone claim runs one pod at a time: one replica and the
+/// Recreate strategy, which ends the old pod before it creates the new one. With RollingUpdate
+/// the new pod starts first: on another node it waits for a ReadWriteOnce volume the old pod
+/// still holds, on the same node two processes write one volume.
+pub fn deployment_claim_violations(deployment: &Deployment) -> Vec<String> {
+    let Some(spec) = deployment.spec.as_ref() else { return Vec::new() };
+    let claims = spec.template.spec.as_ref().map(mounted_claims).unwrap_or_default();
+    let Some(claim) = claims.first() else { return Vec::new() };
+    let mut found = Vec::new();
+    if spec.replicas.unwrap_or(1) > 1 {
+        found.push(format!("it mounts volume claim `{claim}` but runs more than one replica"));
+    }
+    if spec.strategy.as_ref().and_then(|s| s.type_.as_deref()) != Some("Recreate") {
+        found.push(format!("it mounts volume claim `{claim}` but does not use the Recreate strategy"));
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +175,44 @@ mod tests {
                 "container `app` has no memory limit",
             ]
         );
+    }
+
+    #[test]
+    fn a_deployment_sharing_a_claim_between_pods_is_reported() {
+        use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStrategy};
+        use k8s_openapi::api::core::v1::{PersistentVolumeClaimVolumeSource, PodTemplateSpec};
+        let with_claim = |replicas: i32, strategy: &str| Deployment {
+            spec: Some(DeploymentSpec {
+                replicas: Some(replicas),
+                strategy: Some(DeploymentStrategy { type_: Some(strategy.into()), ..DeploymentStrategy::default() }),
+                template: PodTemplateSpec {
+                    spec: Some(PodSpec {
+                        volumes: Some(vec![Volume {
+                            name: "data".into(),
+                            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                                claim_name: "store".into(),
+                                ..PersistentVolumeClaimVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        }]),
+                        ..PodSpec::default()
+                    }),
+                    ..PodTemplateSpec::default()
+                },
+                ..DeploymentSpec::default()
+            }),
+            ..Deployment::default()
+        };
+        assert_eq!(deployment_claim_violations(&with_claim(1, "Recreate")), Vec::<String>::new());
+        assert_eq!(
+            deployment_claim_violations(&with_claim(2, "RollingUpdate")),
+            vec![
+                "it mounts volume claim `store` but runs more than one replica",
+                "it mounts volume claim `store` but does not use the Recreate strategy",
+            ]
+        );
+        // Without a claim, any strategy will do.
+        assert_eq!(deployment_claim_violations(&Deployment::default()), Vec::<String>::new());
     }
 
     #[test]

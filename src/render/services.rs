@@ -40,7 +40,17 @@ pub fn environment(service_name: &str, service: &Service, ports: &CollectorPorts
         ("OTEL_EXPORTER_OTLP_PROTOCOL".to_string(), protocol.to_string()),
         ("OTEL_TRACES_EXPORTER".to_string(), "otlp".to_string()),
         ("OTEL_METRICS_EXPORTER".to_string(), "otlp".to_string()),
-        // No OTEL_LOGS_EXPORTER: logs stay on stdout, where the collector reads them.
+        // Logs stay on stdout, where the collector reads them; they never travel over OTLP.
+        // SDKs whose logs exporter defaults to `otlp` (the spec's default, and the Java agent's
+        // since 2.0: open-telemetry/opentelemetry-java-instrumentation CHANGELOG.md, 2.0.0) would
+        // otherwise push logs the collector's OTLP receiver has no output for, and get errors:
+        // Alloy builds no logs receiver without `output.logs` (grafana/alloy v1.18.1
+        // internal/component/otelcol/receiver/receiver.go), so gRPC answers Unimplemented and
+        // HTTP 404 (open-telemetry/opentelemetry-collector receiver/otlpreceiver/v0.153.0
+        // receiver/otlpreceiver/otlp.go). `none` = "No automatically configured exporter for
+        // logs" (open-telemetry/opentelemetry-specification v1.60.0
+        // specification/configuration/sdk-environment-variables.md, OTEL_LOGS_EXPORTER).
+        ("OTEL_LOGS_EXPORTER".to_string(), "none".to_string()),
     ]);
     if service.language == Language::Python {
         env.insert("OTEL_PYTHON_LOG_CORRELATION".to_string(), "true".to_string());
@@ -89,6 +99,11 @@ pub fn faro_origins(services: &BTreeMap<String, Service>) -> Vec<String> {
     origins.sort();
     origins.dedup();
     origins
+}
+
+/// The services that send browser telemetry, by name (sorted: the map's order).
+pub fn faro_services(services: &BTreeMap<String, Service>) -> Vec<String> {
+    services.iter().filter(|(_, s)| s.faro.enabled).map(|(name, _)| name.clone()).collect()
 }
 
 /// `https://shop.example.org/app` -> `https://shop.example.org`.
