@@ -17,7 +17,7 @@ use super::{pod, services, workload, Context, Image, Rendered};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::{loki, mimir, pyroscope, tempo};
 use crate::facts::retention;
-use crate::model::{CollectorPorts, CollectorStorage, ManagedNamespace, Signals};
+use crate::model::{CollectorStorage, ManagedNamespace, Signals};
 use crate::names::object::{COLLECTOR, COLLECTOR_SERVICE};
 use crate::names::LOG_SOURCE_LABEL;
 
@@ -52,24 +52,6 @@ pub struct Collector<'a> {
     pub faro_apps: Vec<String>,
 }
 
-impl Collector<'_> {
-    /// The receivers that are on, as (port name, port).
-    fn receivers(&self, ports: &CollectorPorts) -> Vec<(&'static str, u16)> {
-        let mut open = Vec::new();
-        if self.signals.traces || self.signals.metrics {
-            open.push(("otlp-grpc", ports.otlp_grpc));
-            open.push(("otlp-http", ports.otlp_http));
-        }
-        if self.signals.faro {
-            open.push(("faro", ports.faro));
-        }
-        if self.signals.profiles {
-            open.push(("pyroscope", ports.pyroscope));
-        }
-        open
-    }
-}
-
 /// The objects of one managed namespace's collector, and its Alloy config file.
 pub fn render(cx: &Context, ns: &str, namespace: &ManagedNamespace) -> Result<Rendered, Box<Diagnostic>> {
     let env = &cx.platform.environments[&namespace.environment];
@@ -100,7 +82,7 @@ pub fn render(cx: &Context, ns: &str, namespace: &ManagedNamespace) -> Result<Re
         ..ConfigMap::default()
     };
 
-    let receivers = c.receivers(ports);
+    let receivers = crate::facts::addresses::collector::receivers(&c.signals, ports);
     let mut container_ports = vec![pod::port("http", ports.http, "TCP")];
     container_ports.extend(receivers.iter().map(|(name, port)| pod::port(name, *port, "TCP")));
     let mut container = pod::container("alloy", cx.image(Image::Alloy));

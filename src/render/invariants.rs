@@ -147,7 +147,7 @@ mod tests {
 
     fn plan(objects: Vec<Object>) -> Plan {
         let target = TargetPlan { tenancy: Tenancy::Namespaced, objects, config_files: Default::default() };
-        Plan { targets: [("t".to_string(), target)].into() }
+        Plan { targets: [("t".to_string(), target)].into(), flows: Vec::new() }
     }
 
     fn messages(plan: &Plan) -> Vec<String> {

@@ -21,16 +21,13 @@ use super::meta;
 use super::{network, peers, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Bucket};
 use crate::diag::Diagnostic;
-use crate::facts::addresses::seaweedfs::{instance_pods, s3_pods, s3_service, S3_PORT};
+use crate::facts::addresses::seaweedfs::{
+    instance_pods, s3_pods, s3_service, FILER_PORT, GRPC_OFFSET, MASTER_PORT, S3_PORT, VOLUME_PORT,
+};
 use crate::model::StorageInstance;
 use crate::names::service_host;
 use crate::secrets::{self, S3_IDENTITIES};
 
-const MASTER_PORT: u16 = 9333;
-const VOLUME_PORT: u16 = 8080;
-const FILER_PORT: u16 = 8888;
-/// SeaweedFS serves gRPC on the HTTP port + 10000.
-const GRPC_OFFSET: u16 = 10000;
 /// Masters and filers keep metadata only.
 const METADATA_VOLUME: &str = "5Gi";
 const IDENTITIES_DIR: &str = "/etc/seaweedfs/s3";
