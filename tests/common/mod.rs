@@ -330,11 +330,22 @@ pub enum Direction {
 }
 
 fn label_selector_matches(selector: &Value, labels: &Value) -> bool {
-    assert!(selector.get("matchExpressions").is_none(), "matchExpressions are not evaluated by these tests");
-    match selector.get("matchLabels").and_then(Value::as_object) {
+    let by_labels = match selector.get("matchLabels").and_then(Value::as_object) {
         None => true,
         Some(wanted) => wanted.iter().all(|(k, v)| labels.get(k) == Some(v)),
-    }
+    };
+    let by_expressions = list(selector.get("matchExpressions").unwrap_or(&Value::Null)).iter().all(|e| {
+        let value = e["key"].as_str().and_then(|k| labels.get(k));
+        let values = list(&e["values"]);
+        match e["operator"].as_str() {
+            Some("In") => value.is_some_and(|v| values.contains(v)),
+            Some("NotIn") => value.is_none_or(|v| !values.contains(v)),
+            Some("Exists") => value.is_some(),
+            Some("DoesNotExist") => value.is_none(),
+            other => panic!("unknown selector operator {other:?}"),
+        }
+    });
+    by_labels && by_expressions
 }
 
 fn peer_matches(peer: &Value, policy_namespace: &str, namespace: &str, labels: &Value) -> bool {
