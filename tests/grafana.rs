@@ -212,12 +212,13 @@ fn grafana_reaches_its_services_by_selector_or_by_their_cidr() {
         ("app.kubernetes.io/part-of", "openshift-monitoring"),
     ]);
     assert!(egress_to(&policy, "openshift-monitoring", &thanos, 9092).is_some(), "the Thanos querier's pods");
-    let blocks: Vec<(String, u64)> = policy["spec"]["egress"]
+    let mut blocks: Vec<(String, u64)> = policy["spec"]["egress"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|r| Some((r["to"][0]["ipBlock"]["cidr"].as_str()?.to_string(), r["ports"][0]["port"].as_u64()?)))
         .collect();
+    blocks.sort();
     // Keycloak by its CIDR; the only address-wide rule is the API server's (host network).
     assert_eq!(blocks, vec![("0.0.0.0/0".to_string(), 6443), ("203.0.113.0/24".to_string(), 443)]);
 }

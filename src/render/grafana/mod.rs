@@ -211,7 +211,7 @@ pub fn render(
             ..PodDisruptionBudget::default()
         }
         .into(),
-        network::policy(cx, g, &labels, tenancy).into(),
+        cx.policy(NAME, ns, &labels, true).into(),
     ];
     for o in own {
         out.push(o);
