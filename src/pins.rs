@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diag::{field_path, Diagnostic, Diagnostics};
-use crate::nixdata::{error_at, finish, read_plain_data, Data, Value};
+use crate::nixdata::{error_at, finish, read_plain_data, Binding, Data, Value};
 
 /// Where the pins file lives, relative to the project root.
 pub const DEFAULT_PINS: &str = "nix/pins.nix";
@@ -314,34 +314,54 @@ fn pins_from_data(root: &Data, diagnostics: &mut Diagnostics) -> Pins {
     Pins { images }
 }
 
-fn image_from_data(name: &str, data: &Data, diagnostics: &mut Diagnostics) -> Option<ImagePin> {
-    let image_path = field_path(&["images", name]);
+/// The fields of an attribute set that may hold only `known` names. A value of another kind, or
+/// a name not known, is reported where it is written. `what`: how messages name the set as a
+/// subject and after "in".
+fn record<'a>(
+    data: &'a Data,
+    path: &[&str],
+    what: (&str, &str),
+    known: &[&str],
+    example: &str,
+    unknown_help: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<&'a BTreeMap<String, Binding>> {
     let Value::Set(fields) = &data.value else {
-        if data.value.is_invalid() {
-            return None;
+        if !data.value.is_invalid() {
+            diagnostics.push(
+                error_at(
+                    &data.at,
+                    &field_path(path),
+                    format!("{} must be an attribute set, found {}", what.0, data.value.kind()),
+                )
+                .help(example),
+            );
         }
-        diagnostics.push(
-            error_at(
-                &data.at,
-                &image_path,
-                format!("image `{name}` must be an attribute set, found {}", data.value.kind()),
-            )
-            .help("write `{ repository = \"...\"; tag = \"...\"; digest = \"sha256:...\"; }`"),
-        );
         return None;
     };
     for (key, binding) in fields {
-        if !IMAGE_FIELDS.contains(&key.as_str()) {
+        if !known.contains(&key.as_str()) {
+            let mut at = path.to_vec();
+            at.push(key);
             diagnostics.push(
-                error_at(
-                    &binding.name_at,
-                    &field_path(&["images", name, key]),
-                    format!("unknown attribute `{key}` in image `{name}`"),
-                )
-                .help("an image has only `repository`, `tag`, `digest` and `validator`; remove the others"),
+                error_at(&binding.name_at, &field_path(&at), format!("unknown attribute `{key}` in {}", what.1))
+                    .help(unknown_help),
             );
         }
     }
+    Some(fields)
+}
+
+fn image_from_data(name: &str, data: &Data, diagnostics: &mut Diagnostics) -> Option<ImagePin> {
+    let fields = record(
+        data,
+        &["images", name],
+        (&format!("image `{name}`"), &format!("image `{name}`")),
+        &IMAGE_FIELDS,
+        "write `{ repository = \"...\"; tag = \"...\"; digest = \"sha256:...\"; }`",
+        "an image has only `repository`, `tag`, `digest` and `validator`; remove the others",
+        diagnostics,
+    )?;
     let mut text = |field: &str| -> Option<String> {
         let path = field_path(&["images", name, field]);
         let Some(binding) = fields.get(field) else {
@@ -386,33 +406,15 @@ fn image_from_data(name: &str, data: &Data, diagnostics: &mut Diagnostics) -> Op
 }
 
 fn validator_from_data(name: &str, tag: Option<&str>, data: &Data, diagnostics: &mut Diagnostics) -> Option<Validator> {
-    let validator_path = field_path(&["images", name, "validator"]);
-    let Value::Set(fields) = &data.value else {
-        if data.value.is_invalid() {
-            return None;
-        }
-        diagnostics.push(
-            error_at(
-                &data.at,
-                &validator_path,
-                format!("`validator` of image `{name}` must be an attribute set, found {}", data.value.kind()),
-            )
-            .help("write `validator = { package = \"grafana-alloy\"; version = \"1.16.0\"; };`"),
-        );
-        return None;
-    };
-    for (key, binding) in fields {
-        if !VALIDATOR_FIELDS.contains(&key.as_str()) {
-            diagnostics.push(
-                error_at(
-                    &binding.name_at,
-                    &field_path(&["images", name, "validator", key]),
-                    format!("unknown attribute `{key}` in the validator of image `{name}`"),
-                )
-                .help("a validator has `package`, `version` and, only for an accepted skew, `accept_minor_skew`"),
-            );
-        }
-    }
+    let fields = record(
+        data,
+        &["images", name, "validator"],
+        (&format!("`validator` of image `{name}`"), &format!("the validator of image `{name}`")),
+        &VALIDATOR_FIELDS,
+        "write `validator = { package = \"grafana-alloy\"; version = \"1.16.0\"; };`",
+        "a validator has `package`, `version` and, only for an accepted skew, `accept_minor_skew`",
+        diagnostics,
+    )?;
     let mut text = |field: &str, required: bool| -> Option<String> {
         let path = field_path(&["images", name, "validator", field]);
         let Some(binding) = fields.get(field) else {
@@ -463,7 +465,7 @@ fn validator_from_data(name: &str, tag: Option<&str>, data: &Data, diagnostics: 
             diagnostics.push(
                 error_at(
                     &data.at,
-                    &validator_path,
+                    &field_path(&["images", name, "validator"]),
                     format!(
                         "image `{name}` has a validator, but its tag `{tag}` has no major.minor version to compare with the validator's"
                     ),
