@@ -198,3 +198,19 @@ fn bucket_jobs_retry_until_their_buckets_exist() {
         assert!(script.contains("buckets still missing"), "{file}: the script verifies");
     }
 }
+
+/// `obsc secrets` lists as readers the objects that really mount or read a Secret (it is derived
+/// from the objects): the gateway and the single server read the identities, no bucket Job does.
+#[test]
+fn the_identities_secret_is_read_by_the_s3_servers_only() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_obsc"))
+        .current_dir(root())
+        .args(["secrets", "tools"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let readers: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("read by: ")).collect();
+    // No bucket Job among them: they talk to the master and filer, not S3.
+    assert_eq!(readers, vec!["StatefulSet/seaweedfs-dev", "Deployment/seaweedfs-ha-s3"], "{text}");
+}
