@@ -256,4 +256,46 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn disruption_budgets_routes_and_accounts_name_what_exists() {
+        let d = object::<k8s_openapi::api::apps::v1::Deployment>(json!({
+            "metadata": { "name": "web", "namespace": "ns" },
+            "spec": { "selector": { "matchLabels": { "app": "web" } }, "template": { "metadata": { "labels": { "app": "web" } },
+                "spec": { "serviceAccountName": "web", "containers": [{ "name": "c", "ports": [{ "name": "http", "containerPort": 3000 }] }] } } }
+        }));
+        let svc = object::<k8s_openapi::api::core::v1::Service>(
+            json!({ "metadata": { "name": "web", "namespace": "ns" },
+            "spec": { "selector": { "app": "web" }, "ports": [{ "name": "http", "port": 80, "targetPort": "http" }] } }),
+        );
+        let pdb = object::<k8s_openapi::api::policy::v1::PodDisruptionBudget>(
+            json!({ "metadata": { "name": "p", "namespace": "ns" },
+            "spec": { "maxUnavailable": 1, "selector": { "matchLabels": { "app": "api" } } } }),
+        );
+        let route: Object = crate::plan::Route {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some("r".to_string()),
+                namespace: Some("ns".to_string()),
+                ..Default::default()
+            },
+            spec: crate::plan::RouteSpec {
+                host: None,
+                to: crate::plan::RouteTarget { kind: "Service".to_string(), name: "web".to_string(), weight: 100 },
+                port: crate::plan::RoutePort { target_port: "https".to_string() },
+                tls: crate::plan::RouteTls {
+                    termination: "edge".to_string(),
+                    insecure_edge_termination_policy: "Redirect".to_string(),
+                },
+            },
+        }
+        .into();
+        assert_eq!(
+            problems(&[d, svc, pdb, route]),
+            vec![
+                "Deployment/web in ns: its pods run as ServiceAccount `web`, which is not in the plan",
+                "PodDisruptionBudget/p in ns: its selector matches no pod of the plan",
+                "Route/r in ns: Service `web` has no port `https`",
+            ]
+        );
+    }
 }
