@@ -61,6 +61,10 @@ enum Peer<'a> {
 
 pub fn check(objects: &[&Object], flows: &[Flow]) -> Vec<Problem> {
     let all_pods = pods(objects);
+    let mut by_namespace: BTreeMap<&str, Vec<&Pods>> = BTreeMap::new();
+    for p in &all_pods {
+        by_namespace.entry(p.namespace).or_default().push(p);
+    }
     let rendered: BTreeSet<&str> = objects.iter().map(|o| o.namespace()).filter(|n| !n.is_empty()).collect();
     let mut policies: BTreeMap<&str, Vec<&NetworkPolicy>> = BTreeMap::new();
     for o in objects {
@@ -71,11 +75,11 @@ pub fn check(objects: &[&Object], flows: &[Flow]) -> Vec<Problem> {
     let mut found = Vec::new();
     for flow in flows {
         let subject = format!("flow `{}`", flow.why);
-        let (sources, problem) = resolve(&flow.from, &all_pods, &rendered);
+        let (sources, problem) = resolve(&flow.from, &by_namespace, &rendered);
         if let Some(p) = problem {
             found.push(Problem { subject: subject.clone(), problem: p });
         }
-        let (destinations, problem) = resolve(&flow.to, &all_pods, &rendered);
+        let (destinations, problem) = resolve(&flow.to, &by_namespace, &rendered);
         if let Some(p) = problem {
             found.push(Problem { subject: subject.clone(), problem: p });
         }
@@ -108,7 +112,11 @@ fn shown(p: &Peer) -> String {
 
 /// The pods an endpoint stands for: the plan's own where obsc renders into its namespace (a
 /// selector that matches none of them is a problem), else one pod with the endpoint's labels.
-fn resolve<'a>(endpoint: &Endpoint, all: &'a [Pods<'a>], rendered: &BTreeSet<&str>) -> (Vec<Peer<'a>>, Option<String>) {
+fn resolve<'a>(
+    endpoint: &Endpoint,
+    by_namespace: &BTreeMap<&str, Vec<&'a Pods<'a>>>,
+    rendered: &BTreeSet<&str>,
+) -> (Vec<Peer<'a>>, Option<String>) {
     let (namespace, namespace_labels, selector, ours) = match endpoint {
         Endpoint::Address { cidr, .. } => return (vec![Peer::Address { cidr: cidr.clone() }], None),
         Endpoint::Pods { namespace, namespace_labels, pods, ours } => (namespace, namespace_labels, pods, *ours),
@@ -116,9 +124,11 @@ fn resolve<'a>(endpoint: &Endpoint, all: &'a [Pods<'a>], rendered: &BTreeSet<&st
     let mut ns_labels = namespace_labels.clone();
     ns_labels.insert(NAMESPACE_NAME.to_string(), namespace.clone());
     if ours && rendered.contains(namespace.as_str()) && !selector.is_empty() {
-        let matching: Vec<Peer> = all
-            .iter()
-            .filter(|p| p.namespace == namespace && selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
+        let matching: Vec<Peer> = by_namespace
+            .get(namespace.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|p| selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
             .map(|p| Peer::Pod {
                 namespace: namespace.clone(),
                 namespace_labels: ns_labels.clone(),

@@ -272,10 +272,11 @@ fn expanded_from_environment(
         };
         let dir = m.mount_path.trim_end_matches('/');
         let provisioning = dir.starts_with("/etc/grafana/provisioning");
-        for ((ns, name, key), text) in &config_maps.texts {
-            if *ns != namespace || *name != cm.name {
-                continue;
-            }
+        let files = config_maps
+            .texts
+            .range((namespace, cm.name.as_str(), "")..)
+            .take_while(|((ns, name, _), _)| *ns == namespace && *name == cm.name.as_str());
+        for ((_, _, key), text) in files {
             let path = format!("{dir}/{key}");
             let read_expanded = (expands && config_file == Some(path.as_str())) || provisioning;
             if !read_expanded {

@@ -40,10 +40,14 @@ pub fn pods<'a>(objects: &[&'a Object]) -> Vec<Pods<'a>> {
 
 pub fn check(objects: &[&Object]) -> Vec<Problem> {
     let pods = pods(objects);
+    let mut by_namespace: BTreeMap<&str, Vec<&Pods>> = BTreeMap::new();
+    for p in &pods {
+        by_namespace.entry(p.namespace).or_default().push(p);
+    }
     let names: BTreeSet<(&str, &str, &str)> = objects.iter().map(|o| (o.kind(), o.namespace(), o.name())).collect();
     let exists = |kind: &str, ns: &str, name: &str| names.contains(&(kind, ns, name));
     let selected = |ns: &str, selector: &LabelSelector| -> Vec<&Pods> {
-        pods.iter().filter(|p| p.namespace == ns && selects(selector, &p.labels)).collect()
+        by_namespace.get(ns).into_iter().flatten().copied().filter(|p| selects(selector, &p.labels)).collect()
     };
     let mut found = Vec::new();
     for o in objects {
