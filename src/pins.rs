@@ -1086,7 +1086,7 @@ validator = { package = "grafana-alloy"; version = "1.16.0"; }; }; }"#;
     }
 
     #[test]
-    fn arbitrary_input_never_panics() {
+    fn arbitrary_input_never_panics_and_every_error_has_a_place() {
         let alphabet: Vec<char> = "{}[]()=;.:\"'$\\ \n#/*ab-1?@,<>!+~é".chars().collect();
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
@@ -1100,8 +1100,15 @@ validator = { package = "grafana-alloy"; version = "1.16.0"; }; }; }"#;
                 state ^= state << 17;
                 source.push(alphabet[(state % alphabet.len() as u64) as usize]);
             }
-            let _ = to_json(&source, "fuzz.nix");
-            let _ = Pins::parse(&source, "fuzz.nix");
+            let results = [to_json(&source, "fuzz.nix").err(), Pins::parse(&source, "fuzz.nix").err()];
+            for diagnostics in results.into_iter().flatten() {
+                assert!(!diagnostics.0.is_empty(), "a failure says why: {source:?}");
+                for d in &diagnostics.0 {
+                    let at =
+                        d.location.as_ref().unwrap_or_else(|| panic!("no place for {:?} in {source:?}", d.message));
+                    assert!(at.file == "fuzz.nix" && at.line >= 1 && at.column >= 1, "{at} for {source:?}");
+                }
+            }
         }
     }
 }
