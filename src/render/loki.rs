@@ -17,7 +17,6 @@ use serde::Serialize;
 
 use super::dskit::{Memberlist, Ring, Server};
 use super::meta::Labels;
-use super::peers;
 use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Purpose};
 use crate::diag::Diagnostic;
@@ -395,15 +394,15 @@ pub fn render(cx: &Context, env_name: &str, env: &Environment) -> Result<Rendere
 /// the flow table.
 fn policies(cx: &Context, env_name: &str, env: &Environment, ring: &Labels) -> Vec<NetworkPolicy> {
     let ns = env.monitoring_namespace.as_str();
-    let mut out = vec![cx.policy("loki", ns, ring, true)];
+    let admits_someone =
+        |p: &NetworkPolicy| p.spec.as_ref().and_then(|s| s.ingress.as_ref()).is_some_and(|i| !i.is_empty());
     let push = address::push_pods(env_name, &env.loki);
     let query = address::query_pods(env_name, &env.loki);
-    if !peers::collectors_of(cx, env_name).is_empty() {
-        out.push(cx.policy("loki-push", ns, &push, false));
-    }
+    let mut out = vec![cx.policy("loki", ns, ring, true)];
+    out.extend(Some(cx.policy("loki-push", ns, &push, false)).filter(admits_someone));
     // In monolithic mode every replica both takes pushes and answers queries: one policy.
-    if query != push && !peers::query_clients(cx, env_name).is_empty() {
-        out.push(cx.policy("loki-query", ns, &query, false));
+    if query != push {
+        out.extend(Some(cx.policy("loki-query", ns, &query, false)).filter(admits_someone));
     }
     out
 }

@@ -3,7 +3,7 @@
 //! one of the explicit allows made here.
 
 use k8s_openapi::api::networking::v1::{
-    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
@@ -125,16 +125,4 @@ pub fn allow_out(to: Vec<NetworkPolicyPeer>, ports: Vec<NetworkPolicyPort>) -> N
 pub fn dns(target: &Target) -> NetworkPolicyEgressRule {
     let port = target.cluster_dns.port;
     allow_out(vec![in_namespace(&target.cluster_dns.namespace, None)], vec![udp(port), tcp(port)])
-}
-
-/// The Kubernetes API server. It runs on the host network, where no pod or namespace selector
-/// reaches, so the rule names its port and any address.
-pub fn api_server(target: &Target) -> NetworkPolicyEgressRule {
-    allow_out(
-        vec![NetworkPolicyPeer {
-            ip_block: Some(IPBlock { cidr: "0.0.0.0/0".to_string(), except: None }),
-            ..Default::default()
-        }],
-        vec![tcp(target.api_server_port)],
-    )
 }

@@ -1,13 +1,12 @@
-//! Peers: who talks to whom across components, as NetworkPolicy peers and egress rules. A
-//! component's policy asks here for its clients (collectors of an environment, the Grafanas that
-//! query it, the backends that use a storage instance) and for the rules that reach a backend,
-//! so both ends of every flow are made from one place.
+//! Peers: who dials whom across components. The flow table (`super::flows`) asks here which pods
+//! and port a client dials to use a backend, and which backends use S3; SeaweedFS's hand-built
+//! S3 policy asks for the backends of the environments it serves.
 
-use k8s_openapi::api::networking::v1::{NetworkPolicyEgressRule, NetworkPolicyPeer};
+use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 
 use super::network;
 use super::Context;
-use crate::facts::addresses::{self, collector, loki, mimir, pyroscope, seaweedfs, tempo, Labels};
+use crate::facts::addresses::{loki, mimir, pyroscope, tempo, Labels};
 use crate::model::Environment;
 use crate::names::Backend;
 
@@ -32,47 +31,6 @@ pub fn backend_endpoint(environment: &str, env: &Environment, backend: Backend, 
         (Backend::Mimir, _) => (mimir::pods(environment), mimir::HTTP_PORT),
         (Backend::Pyroscope, _) => (pyroscope::pods(environment), pyroscope::HTTP_PORT),
     })
-}
-
-/// The egress rule to an environment's backend, for a client in any namespace.
-pub fn to_backend(
-    environment: &str,
-    env: &Environment,
-    backend: Backend,
-    dial: Dial,
-) -> Option<NetworkPolicyEgressRule> {
-    let (pods, port) = backend_endpoint(environment, env, backend, dial)?;
-    Some(network::allow_out(
-        vec![network::in_namespace(&env.monitoring_namespace, Some(&pods))],
-        vec![network::tcp(port)],
-    ))
-}
-
-/// The collectors of an environment's managed namespaces: one peer whose namespace selector
-/// lists them all (`kubernetes.io/metadata.name In [...]`, sorted), so a namespace added to the
-/// topology adds one word to each backend's policy, not a block. Empty when there are none.
-pub fn collectors_of(cx: &Context, environment: &str) -> Vec<NetworkPolicyPeer> {
-    let namespaces: Vec<&str> = cx
-        .platform
-        .namespaces
-        .iter()
-        .filter(|(_, ns)| ns.environment == environment)
-        .map(|(name, _)| name.as_str())
-        .collect();
-    if namespaces.is_empty() {
-        return Vec::new();
-    }
-    vec![network::in_namespaces(&namespaces, Some(&collector::pods()))]
-}
-
-/// Who queries an environment's backends: the Grafanas that serve it.
-pub fn query_clients(cx: &Context, environment: &str) -> Vec<NetworkPolicyPeer> {
-    cx.platform
-        .grafana
-        .iter()
-        .filter(|(_, g)| g.environments.iter().any(|e| e == environment))
-        .map(|(name, g)| network::in_namespace(&g.namespace, Some(&addresses::grafana::pods(name))))
-        .collect()
 }
 
 /// The pods of every backend of an environment: the clients of its S3 gateway.
@@ -101,13 +59,4 @@ pub fn s3_clients(cx: &Context, instance: &str) -> Vec<NetworkPolicyPeer> {
         }
     }
     clients
-}
-
-/// A backend reaching its environment's S3 gateway.
-pub fn s3_egress(cx: &Context, env: &Environment) -> NetworkPolicyEgressRule {
-    let storage = &cx.platform.storage[&env.storage];
-    network::allow_out(
-        vec![network::in_namespace(&storage.namespace, Some(&seaweedfs::s3_pods(&env.storage, storage)))],
-        vec![network::tcp(seaweedfs::S3_PORT)],
-    )
 }
