@@ -37,10 +37,11 @@ impl Problem {
 /// Every invariant over the whole plan; all problems at once.
 pub fn plan(plan: &Plan, secrets: &crate::secrets::Known) -> Result<(), Diagnostics> {
     let objects: Vec<&Object> = plan.targets.values().flat_map(|t| t.objects.iter()).collect();
+    let templates = references::Templates::of(&objects);
     let mut found = Vec::new();
     found.extend(pods::check(&objects, secrets));
-    found.extend(references::check(&objects));
-    found.extend(network::check(&objects, &plan.flows));
+    found.extend(references::check(&objects, &templates));
+    found.extend(network::check(&objects, &templates, &plan.flows));
     found.extend(size::check(&objects));
     found.sort();
     found.dedup();

@@ -12,11 +12,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::references::{pods, Pods};
+use super::references::Templates;
 use super::Problem;
 use crate::plan::{Endpoint, Flow, Object, Protocol};
 
@@ -59,12 +59,7 @@ enum Peer<'a> {
     },
 }
 
-pub fn check(objects: &[&Object], flows: &[Flow]) -> Vec<Problem> {
-    let all_pods = pods(objects);
-    let mut by_namespace: BTreeMap<&str, Vec<&Pods>> = BTreeMap::new();
-    for p in &all_pods {
-        by_namespace.entry(p.namespace).or_default().push(p);
-    }
+pub fn check(objects: &[&Object], templates: &Templates, flows: &[Flow]) -> Vec<Problem> {
     let rendered: BTreeSet<&str> = objects.iter().map(|o| o.namespace()).filter(|n| !n.is_empty()).collect();
     let mut policies: BTreeMap<&str, Vec<&NetworkPolicy>> = BTreeMap::new();
     for o in objects {
@@ -75,11 +70,11 @@ pub fn check(objects: &[&Object], flows: &[Flow]) -> Vec<Problem> {
     let mut found = Vec::new();
     for flow in flows {
         let subject = format!("flow `{}`", flow.why);
-        let (sources, problem) = resolve(&flow.from, &by_namespace, &rendered);
+        let (sources, problem) = resolve(&flow.from, templates, &rendered);
         if let Some(p) = problem {
             found.push(Problem { subject: subject.clone(), problem: p });
         }
-        let (destinations, problem) = resolve(&flow.to, &by_namespace, &rendered);
+        let (destinations, problem) = resolve(&flow.to, templates, &rendered);
         if let Some(p) = problem {
             found.push(Problem { subject: subject.clone(), problem: p });
         }
@@ -114,7 +109,7 @@ fn shown(p: &Peer) -> String {
 /// selector that matches none of them is a problem), else one pod with the endpoint's labels.
 fn resolve<'a>(
     endpoint: &Endpoint,
-    by_namespace: &BTreeMap<&str, Vec<&'a Pods<'a>>>,
+    templates: &'a Templates,
     rendered: &BTreeSet<&str>,
 ) -> (Vec<Peer<'a>>, Option<String>) {
     let (namespace, namespace_labels, selector, ours) = match endpoint {
@@ -124,10 +119,8 @@ fn resolve<'a>(
     let mut ns_labels = namespace_labels.clone();
     ns_labels.insert(NAMESPACE_NAME.to_string(), namespace.clone());
     if ours && rendered.contains(namespace.as_str()) && !selector.is_empty() {
-        let matching: Vec<Peer> = by_namespace
-            .get(namespace.as_str())
-            .into_iter()
-            .flatten()
+        let matching: Vec<Peer> = templates
+            .in_namespace(namespace)
             .filter(|p| selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
             .map(|p| Peer::Pod {
                 namespace: namespace.clone(),
@@ -164,7 +157,8 @@ fn resolve<'a>(
     (vec![pod], None)
 }
 
-/// Why the policies block `from` -> `to`, if they do.
+/// Why the policies block `from` -> `to`, if they do: the source's egress, then the
+/// destination's ingress, each judged by the policies that select that end.
 fn blocked(
     from: &Peer,
     to: &Peer,
@@ -172,35 +166,33 @@ fn blocked(
     protocol: Protocol,
     policies: &BTreeMap<&str, Vec<&NetworkPolicy>>,
 ) -> Option<String> {
-    if let Peer::Pod { namespace, labels, .. } = from {
-        let selecting = selecting(policies, namespace, labels, "Egress");
-        if !selecting.is_empty() {
-            let allowed = selecting.iter().any(|p| {
-                p.spec.iter().flat_map(|s| s.egress.iter().flatten()).any(|rule| {
-                    peers_match(rule.to.as_deref(), namespace, to)
-                        && ports_match(rule.ports.as_deref(), port, protocol, to)
-                })
-            });
-            if !allowed {
-                return Some(format!("no egress rule of {} allows it", names(&selecting)));
-            }
+    for (direction, end, other) in [("Egress", from, to), ("Ingress", to, from)] {
+        let Peer::Pod { namespace, labels, .. } = end else { continue };
+        let selecting = selecting(policies, namespace, labels, direction);
+        if selecting.is_empty() {
+            continue;
         }
-    }
-    if let Peer::Pod { namespace, labels, .. } = to {
-        let selecting = selecting(policies, namespace, labels, "Ingress");
-        if !selecting.is_empty() {
-            let allowed = selecting.iter().any(|p| {
-                p.spec.iter().flat_map(|s| s.ingress.iter().flatten()).any(|rule| {
-                    peers_match(rule.from.as_deref(), namespace, from)
-                        && ports_match(rule.ports.as_deref(), port, protocol, to)
-                })
-            });
-            if !allowed {
-                return Some(format!("no ingress rule of {} allows it", names(&selecting)));
-            }
+        let allowed = selecting
+            .iter()
+            .filter_map(|p| p.spec.as_ref())
+            .flat_map(|s| rules(s, direction))
+            .any(|(peers, ports)| peers_match(peers, namespace, other) && ports_match(ports, port, protocol, to));
+        if !allowed {
+            return Some(format!("no {} rule of {} allows it", direction.to_lowercase(), names(&selecting)));
         }
     }
     None
+}
+
+/// A policy's rules of one direction, as (peers, ports).
+type Rule<'a> = (Option<&'a [NetworkPolicyPeer]>, Option<&'a [NetworkPolicyPort]>);
+
+fn rules<'a>(spec: &'a NetworkPolicySpec, direction: &str) -> Vec<Rule<'a>> {
+    if direction == "Egress" {
+        spec.egress.iter().flatten().map(|r| (r.to.as_deref(), r.ports.as_deref())).collect()
+    } else {
+        spec.ingress.iter().flatten().map(|r| (r.from.as_deref(), r.ports.as_deref())).collect()
+    }
 }
 
 fn names(policies: &[&NetworkPolicy]) -> String {
@@ -324,7 +316,7 @@ mod tests {
 
     fn problems(objects: &[Object], flows: &[Flow]) -> Vec<String> {
         let refs: Vec<&Object> = objects.iter().collect();
-        check(&refs, flows).into_iter().map(|p| p.problem).collect()
+        check(&refs, &Templates::of(&refs), flows).into_iter().map(|p| p.problem).collect()
     }
 
     /// Grafana in `mon` dials PostgreSQL in `tools`, which obsc default-denies.

@@ -20,8 +20,25 @@ pub struct Pods<'a> {
     pub ports: Vec<&'a ContainerPort>,
 }
 
-/// Every pod template of the plan.
-pub fn pods<'a>(objects: &[&'a Object]) -> Vec<Pods<'a>> {
+/// Every pod template of the plan, by namespace: computed once, read by the reference and the
+/// network checks.
+pub struct Templates<'a>(BTreeMap<&'a str, Vec<Pods<'a>>>);
+
+impl<'a> Templates<'a> {
+    pub fn of(objects: &[&'a Object]) -> Templates<'a> {
+        let mut by_namespace: BTreeMap<&str, Vec<Pods>> = BTreeMap::new();
+        for p in pods(objects) {
+            by_namespace.entry(p.namespace).or_default().push(p);
+        }
+        Templates(by_namespace)
+    }
+
+    pub fn in_namespace(&self, namespace: &str) -> impl Iterator<Item = &Pods<'a>> {
+        self.0.get(namespace).into_iter().flatten()
+    }
+}
+
+fn pods<'a>(objects: &[&'a Object]) -> Vec<Pods<'a>> {
     let mut out = Vec::new();
     for o in objects {
         let template: Option<&PodTemplateSpec> = match o {
@@ -38,16 +55,11 @@ pub fn pods<'a>(objects: &[&'a Object]) -> Vec<Pods<'a>> {
     out
 }
 
-pub fn check(objects: &[&Object]) -> Vec<Problem> {
-    let pods = pods(objects);
-    let mut by_namespace: BTreeMap<&str, Vec<&Pods>> = BTreeMap::new();
-    for p in &pods {
-        by_namespace.entry(p.namespace).or_default().push(p);
-    }
+pub fn check(objects: &[&Object], templates: &Templates) -> Vec<Problem> {
     let names: BTreeSet<(&str, &str, &str)> = objects.iter().map(|o| (o.kind(), o.namespace(), o.name())).collect();
     let exists = |kind: &str, ns: &str, name: &str| names.contains(&(kind, ns, name));
     let selected = |ns: &str, selector: &LabelSelector| -> Vec<&Pods> {
-        by_namespace.get(ns).into_iter().flatten().copied().filter(|p| selects(selector, &p.labels)).collect()
+        templates.in_namespace(ns).filter(|p| selects(selector, &p.labels)).collect()
     };
     let mut found = Vec::new();
     for o in objects {
@@ -202,7 +214,7 @@ mod tests {
 
     fn problems(objects: &[Object]) -> Vec<String> {
         let refs: Vec<&Object> = objects.iter().collect();
-        check(&refs).into_iter().map(|p| format!("{}: {}", p.subject, p.problem)).collect()
+        check(&refs, &Templates::of(&refs)).into_iter().map(|p| format!("{}: {}", p.subject, p.problem)).collect()
     }
 
     #[test]
