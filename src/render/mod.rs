@@ -4,12 +4,12 @@
 //! topology and the shared [`Context`] (images, placement), returns its objects and config files
 //! ([`Rendered`]) and knows nothing about YAML files or targets. This module calls them, files
 //! every object into the target of its namespace, adds what spans components (deny-all in the
-//! namespaces obsc owns, a cluster of one's own), and checks the plan's invariants.
+//! namespaces obsc owns, a cluster of one's own). `crate::verify` then proves the plan.
 //! Renderers assume a platform the checker accepted.
 //!
 //! Shared pieces: [`context`] (images, hashes), [`peers`] (who talks to whom), [`dskit`] (config
 //! blocks of Loki, Tempo and Mimir), [`workload`], [`pod`], [`meta`] and [`network`] (object
-//! shapes), [`restricted`] (the pod security rules), [`invariants`] (the plan check).
+//! shapes).
 
 pub mod alloy;
 pub mod collector;
@@ -17,7 +17,6 @@ pub mod context;
 pub mod dskit;
 pub mod flows;
 pub mod grafana;
-pub mod invariants;
 pub mod loki;
 pub mod meta;
 pub mod mimir;
@@ -26,7 +25,6 @@ pub mod peers;
 pub mod pod;
 pub mod policies;
 pub mod pyroscope;
-pub mod restricted;
 pub mod seaweedfs;
 pub mod services;
 pub mod tempo;
@@ -116,7 +114,6 @@ pub fn render(platform: &Platform, pins: &Pins, dashboards: &dashboards::Files) 
 
     let mut plan = file_by_target(&cx, all)?;
     plan.flows = cx.flows.all.clone();
-    invariants::check(&plan)?;
     Ok(plan)
 }
 

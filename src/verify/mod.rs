@@ -11,11 +11,15 @@
 //! - [`references`]: selectors, Services and their ports, and every object that names another.
 //! - [`network`]: every flow of [`crate::plan::Plan::flows`] against the NetworkPolicies.
 //! - [`size`]: objects within the API server's limits.
+//! - [`structure`] (with [`restricted`]): no object twice, nothing cluster-scoped in a namespaced
+//!   target, restricted-v2 pods, sized claims, images by digest.
 
 pub mod network;
 pub mod pods;
 pub mod references;
+pub mod restricted;
 pub mod size;
+pub mod structure;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan::{Object, Plan};
@@ -36,6 +40,7 @@ impl Problem {
 
 /// Every invariant over the whole plan; all problems at once.
 pub fn plan(plan: &Plan, secrets: &crate::secrets::Known) -> Result<(), Diagnostics> {
+    structure::check(plan)?;
     let objects: Vec<&Object> = plan.targets.values().flat_map(|t| t.objects.iter()).collect();
     let templates = references::Templates::of(&objects);
     let mut found = Vec::new();

@@ -1,7 +1,7 @@
 //! The pod rules every rendered workload must meet: Pod Security "restricted" and OpenShift's
 //! restricted-v2 SCC (openshift/cluster-kube-apiserver-operator scc-restricted-v2.yaml;
 //! kubernetes.io/docs/concepts/security/pod-security-standards). The renderers build pods from
-//! [`super::pod`], which meets them by construction; this is the check that keeps it so.
+//! [`crate::render::pod`], which meets them by construction; this is the check that keeps it so.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodSpec};
@@ -130,15 +130,15 @@ mod tests {
 
     #[test]
     fn the_shared_pod_settings_pass() {
-        let mut c = super::super::pod::container("x", "img@sha256:0");
-        c.resources = Some(super::super::pod::resources(&crate::model::Resources {
+        let mut c = crate::render::pod::container("x", "img@sha256:0");
+        c.resources = Some(crate::render::pod::resources(&crate::model::Resources {
             requests: crate::model::Quantities { cpu: "1".into(), memory: "1Mi".into() },
             limits: crate::model::Quantities { cpu: "1".into(), memory: "1Mi".into() },
         }));
         let spec = PodSpec {
-            security_context: Some(super::super::pod::pod_security()),
+            security_context: Some(crate::render::pod::pod_security()),
             containers: vec![c],
-            volumes: Some(vec![super::super::pod::empty_dir("tmp", "1Mi")]),
+            volumes: Some(vec![crate::render::pod::empty_dir("tmp", "1Mi")]),
             ..PodSpec::default()
         };
         assert_eq!(pod_violations(&spec, true), Vec::<String>::new());

@@ -1,6 +1,7 @@
-//! Plan invariants: what must hold of every plan, whatever the input, checked on the objects
-//! themselves before anything is written. A failure here is a bug in obsc (the checker accepted
-//! the topology), reported with the object it is about.
+//! The plan's structure: no object twice in a target, nothing cluster-scoped in a namespaced
+//! target, every pod restricted-v2 and every claim sized, every image pinned by digest. A
+//! failure here is a bug in obsc (the checker accepted the topology), reported with the object
+//! it is about.
 
 use super::restricted;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -98,8 +99,8 @@ mod tests {
 
     /// A restricted pod with one memory limit that mounts claim `claim`.
     fn deployment(claim: &str) -> Deployment {
-        let mut c = super::super::pod::container("app", "img@sha256:0");
-        c.resources = Some(super::super::pod::resources(&crate::model::Resources {
+        let mut c = crate::render::pod::container("app", "img@sha256:0");
+        c.resources = Some(crate::render::pod::resources(&crate::model::Resources {
             requests: crate::model::Quantities { cpu: "1".into(), memory: "1Mi".into() },
             limits: crate::model::Quantities { cpu: "1".into(), memory: "1Mi".into() },
         }));
@@ -110,7 +111,7 @@ mod tests {
                 strategy: Some(DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() }),
                 template: PodTemplateSpec {
                     spec: Some(PodSpec {
-                        security_context: Some(super::super::pod::pod_security()),
+                        security_context: Some(crate::render::pod::pod_security()),
                         containers: vec![c],
                         volumes: Some(vec![Volume {
                             name: "data".into(),
