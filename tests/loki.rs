@@ -8,8 +8,8 @@
 mod common;
 
 use common::{
-    args, find, list, mounted_config, namespace_objects, namespaces_with, pod_labels, reachable, resolve, workloads,
-    yaml, Environment, SHIPPED,
+    args, find, list, mounted_config, namespace_objects, namespaces_with, pod_labels, reachable, resolve, ring_of,
+    workloads, yaml, Environment, SHIPPED,
 };
 use serde_json::Value;
 
@@ -139,20 +139,7 @@ fn the_ring_joins_through_the_headless_service_of_every_loki_pod() {
     for env in &SHIPPED {
         let config = config(env);
         assert_eq!(config["common"]["ring"]["kvstore"]["store"], "memberlist", "{}", env.name);
-        let members = list(&config["memberlist"]["join_members"]);
-        assert_eq!(members.len(), 1, "{}", env.name);
-        let member = members[0].as_str().unwrap();
-        // `dns+` resolves every address behind the name: one per pod of a headless Service.
-        assert!(member.starts_with("dns+"), "{}: {member}", env.name);
-        let ring = resolve(member);
-        assert_eq!(ring.service["metadata"]["namespace"], env.namespace, "{}: {member}", env.name);
-        assert_eq!(ring.service["spec"]["clusterIP"], "None", "{}: {member} is not headless", env.name);
-        assert_eq!(
-            ring.service["spec"]["publishNotReadyAddresses"], true,
-            "{}: a starting pod must be found",
-            env.name
-        );
-        assert_eq!(ring.target_port, 7946, "{}", env.name);
+        let ring = ring_of(&config, env.namespace, env.name);
         // Every Loki pod is in the ring.
         let objects = namespace_objects(env.namespace);
         let all = loki_workloads(&objects);

@@ -10,8 +10,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{
-    args, find, list, mounted_config, namespace_objects, pod_labels, reachable, resolve, workloads, yaml, Environment,
-    SHIPPED,
+    args, find, mounted_config, namespace_objects, pod_labels, reachable, resolve, ring_of, workloads, yaml,
+    Environment, SHIPPED,
 };
 use serde_json::Value;
 
@@ -98,14 +98,7 @@ fn pushes_arrive_where_mimir_listens_and_without_a_tenant() {
 fn the_ring_joins_through_the_headless_service_of_every_mimir_pod() {
     for env in &SHIPPED {
         let config = config(env);
-        let members = list(&config["memberlist"]["join_members"]);
-        assert_eq!(members.len(), 1, "{}", env.name);
-        let member = members[0].as_str().unwrap();
-        assert!(member.starts_with("dns+"), "{}: {member}", env.name);
-        let ring = resolve(member);
-        assert_eq!(ring.service["metadata"]["namespace"], env.namespace, "{}: {member}", env.name);
-        assert_eq!(ring.service["spec"]["clusterIP"], "None", "{}: {member} is not headless", env.name);
-        assert_eq!(ring.target_port, 7946, "{}", env.name);
+        let ring = ring_of(&config, env.namespace, env.name);
         let objects = namespace_objects(env.namespace);
         assert_eq!(ring.workloads.len(), mimir_workloads(&objects).len(), "{}", env.name);
     }

@@ -444,3 +444,20 @@ pub fn mounted_config(target: &str, namespace: &str, file: &str, config_map: &st
     }
     text
 }
+
+/// A ring config's memberlist join address: exactly one `dns+` name (dskit resolves it to every
+/// address behind it) of a headless Service in `namespace` that publishes pods before they are
+/// ready (members must find each other to become ready), on the memberlist port 7946. Returns
+/// what the name resolves to.
+pub fn ring_of(config: &Value, namespace: &str, what: &str) -> Resolved {
+    let members = list(&config["memberlist"]["join_members"]);
+    assert_eq!(members.len(), 1, "{what}");
+    let member = members[0].as_str().unwrap();
+    assert!(member.starts_with("dns+"), "{what}: {member}");
+    let ring = resolve(member);
+    assert_eq!(ring.service["metadata"]["namespace"], namespace, "{what}: {member}");
+    assert_eq!(ring.service["spec"]["clusterIP"], "None", "{what}: {member} is not headless");
+    assert_eq!(ring.service["spec"]["publishNotReadyAddresses"], true, "{what}: a starting pod must be found");
+    assert_eq!(ring.target_port, 7946, "{what}");
+    ring
+}
