@@ -258,18 +258,27 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         Command::Build { targets, all, out, check } => {
             let compiled = compile(cli)?;
             let chosen = choose_targets(&compiled, targets, *all)?;
-            let mut rendered = BTreeMap::new();
-            for name in &chosen {
-                let files = emit::files(&compiled.plan.targets[name]).map_err(Failure::Invalid)?;
-                rendered.insert(name.clone(), files);
-            }
             if *check {
+                let mut rendered = BTreeMap::new();
+                for name in &chosen {
+                    let files = emit::files(&compiled.plan.targets[name]).map_err(Failure::Invalid)?;
+                    rendered.insert(name.clone(), files);
+                }
                 return check_render(cli, &compiled, out, &rendered);
             }
-            emit::write(out, &rendered)
-                .map_err(|e| Failure::Trouble(format!("cannot write `{}`: {e}", out.display())))?;
-            for (name, files) in &rendered {
-                say!("{}: {} files", Path::new(out).join(name).display(), files.len());
+            let plans: Vec<(&str, &obsc::plan::TargetPlan)> =
+                chosen.iter().map(|name| (name.as_str(), &compiled.plan.targets[name])).collect();
+            let root = obsc::dashboards::project_root(&cli.platform);
+            let counts = emit::write(out, &root, &plans).map_err(|e| match e {
+                emit::WriteError::Invalid(d) => Failure::Invalid(d),
+                emit::WriteError::Refused(problems) => Failure::Trouble(format!(
+                    "{}\nnothing was written: `{}` is as it was",
+                    problems.join("\nerror: "),
+                    out.display()
+                )),
+            })?;
+            for (name, count) in chosen.iter().zip(counts) {
+                say!("{}: {count} files", Path::new(out).join(name).display());
             }
             Ok(0)
         }

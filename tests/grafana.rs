@@ -9,14 +9,35 @@ use std::collections::BTreeSet;
 use common::{obsc, read, root, yaml};
 use serde_json::Value;
 
-const DATASOURCES: &str = "rendered/test/ca7f8f-test/config/datasources.yaml";
+const CONFIG: &str = "rendered/test/ca7f8f-test/config";
 
+/// Every provisioning file of the datasources folder, by file name.
+fn datasource_files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(root().join(CONFIG))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("datasources"))
+        .map(|n| {
+            let text = read(format!("{CONFIG}/{n}"));
+            (n, text)
+        })
+        .collect();
+    // The backends' file first, then the Thanos shares in order: the order Grafana's volume lists them.
+    files.sort_by_key(|(n, _)| (n != "datasources.yaml", n.clone()));
+    files
+}
+
+/// Every provisioned datasource, across the files, and their UIDs.
 fn provisioned() -> (Value, BTreeSet<String>) {
-    let file = yaml(&read(DATASOURCES));
-    assert_eq!(file["apiVersion"], 1);
-    let uids: BTreeSet<String> =
-        file["datasources"].as_array().unwrap().iter().map(|d| d["uid"].as_str().unwrap().to_string()).collect();
-    (file, uids)
+    let mut all = Vec::new();
+    for (name, text) in datasource_files() {
+        let file = yaml(&text);
+        assert_eq!(file["apiVersion"], 1, "{name}");
+        assert_eq!(file["prune"], true, "{name}");
+        all.extend(file["datasources"].as_array().unwrap().iter().cloned());
+    }
+    let uids: BTreeSet<String> = all.iter().map(|d| d["uid"].as_str().unwrap().to_string()).collect();
+    (serde_json::json!({ "datasources": all }), uids)
 }
 
 #[test]
@@ -59,17 +80,50 @@ fn every_datasource_link_resolves() {
 
 #[test]
 fn dollars_are_literal_except_the_secret_references() {
-    let text = read(DATASOURCES);
-    let file = yaml(&text);
+    let (file, _) = provisioned();
     let loki = file["datasources"].as_array().unwrap().iter().find(|d| d["uid"] == "loki-test").unwrap();
     // `$$` is one literal `$` to Grafana: the link template reaches it as `${__value.raw}`.
     assert_eq!(loki["jsonData"]["derivedFields"][0]["url"], "$${__value.raw}");
     let thanos = file["datasources"].as_array().unwrap().iter().find(|d| d["uid"] == "thanos-orders-test").unwrap();
     // A single `$` is an environment reference: the token comes from a Secret through env.
     assert_eq!(thanos["secureJsonData"]["httpHeaderValue1"], "Bearer ${THANOS_TOKEN}");
-    // Every other `$` in the file is doubled.
-    let stripped = text.replace("$$", "").replace("${THANOS_TOKEN}", "").replace("${THANOS_CA}", "");
-    assert!(!stripped.contains('$'), "a lone `$` Grafana would expand:\n{text}");
+    // Every other `$` in every file is doubled.
+    for (name, text) in datasource_files() {
+        let stripped = text.replace("$$", "").replace("${THANOS_TOKEN}", "").replace("${THANOS_CA}", "");
+        assert!(!stripped.contains('$'), "a lone `$` Grafana would expand in {name}:\n{text}");
+    }
+}
+
+#[test]
+fn datasources_are_split_by_a_stable_share_and_all_mounted_in_one_folder() {
+    let files = datasource_files();
+    // The backends in one file; each managed namespace's Thanos datasource in its share's file.
+    assert_eq!(files[0].0, "datasources.yaml");
+    assert!(!files[0].1.contains("thanos-"), "backends only");
+    let thanos_files: Vec<&str> = files[1..].iter().map(|(n, _)| n.as_str()).collect();
+    assert!(thanos_files.len() > 1, "{thanos_files:?}");
+    for name in &thanos_files {
+        let share: u32 =
+            name.strip_prefix("datasources-thanos-").unwrap().strip_suffix(".yaml").unwrap().parse().unwrap();
+        assert!(share < obsc::facts::datasources::THANOS_FILES);
+    }
+    // Each file is one ConfigMap; the Deployment shows them all in the provisioning folder.
+    let deployment = yaml(&read("rendered/test/ca7f8f-test/deployment-grafana.yaml"));
+    let volumes = deployment["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
+    let folder = volumes.iter().find(|v| v["name"] == "datasources").unwrap();
+    let shown: Vec<&str> = folder["projected"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["configMap"]["name"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = files.iter().map(|(n, _)| format!("grafana-{}", n.trim_end_matches(".yaml"))).collect();
+    assert_eq!(shown, expected);
+    for (name, text) in &files {
+        let cm =
+            yaml(&read(format!("rendered/test/ca7f8f-test/configmap-grafana-{}.yaml", name.trim_end_matches(".yaml"))));
+        assert_eq!(cm["data"][name.as_str()].as_str(), Some(text.as_str()), "{name}: the ConfigMap carries the file");
+    }
 }
 
 fn config_map_data(rel: &str, key: &str) -> String {
@@ -108,14 +162,55 @@ fn every_dashboard_names_provisioned_datasources() {
         "env-prod.json",
     ))
     .unwrap();
-    let panels = overview["panels"].as_array().unwrap();
-    let rows: Vec<&str> = panels.iter().filter(|p| p["type"] == "row").map(|p| p["title"].as_str().unwrap()).collect();
-    assert_eq!(rows, vec!["orders-prod", "partner-portal-prod", "payments-prod"]);
-    for p in panels.iter().filter(|p| p["type"] != "row") {
-        let uid = p["datasource"]["uid"].as_str().unwrap();
-        assert!(uids.contains(uid), "panel {} uses {uid}", p["title"]);
-        assert!(p["targets"][0]["expr"].as_str().unwrap().contains("-prod\""));
+    // Variables, not a row per namespace: the namespace is chosen from Loki's label values,
+    // and a hidden datasource variable picks that namespace's Thanos datasource by name.
+    assert!(overview["panels"].as_array().unwrap().iter().all(|p| p["type"] != "row"));
+    let variables = overview["templating"]["list"].as_array().unwrap();
+    let names: Vec<&str> = variables.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["namespace", "thanos", "service"]);
+    assert_eq!(variables[0]["type"], "query");
+    assert_eq!(variables[0]["datasource"]["uid"], "loki-prod");
+    assert_eq!(variables[0]["query"]["type"], 1);
+    assert_eq!(variables[0]["query"]["label"], "namespace");
+    assert_eq!(variables[1]["type"], "datasource");
+    assert_eq!(variables[1]["query"], "prometheus");
+    assert_eq!(variables[1]["regex"], "/^Thanos ${namespace}$/");
+    assert_eq!(variables[1]["hide"], 2);
+    assert_eq!(variables[2]["datasource"]["uid"], "mimir-prod");
+    let (file, _) = provisioned();
+    let names: BTreeSet<&str> =
+        file["datasources"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    for ns in ["orders-prod", "partner-portal-prod", "payments-prod"] {
+        assert!(names.contains(format!("Thanos {ns}").as_str()), "the variable finds {ns}'s datasource");
     }
+    for p in overview["panels"].as_array().unwrap() {
+        let uid = p["datasource"]["uid"].as_str().unwrap();
+        assert!(uids.contains(uid) || uid == "${thanos}", "panel {} uses {uid}", p["title"]);
+        assert!(p["targets"][0]["expr"].as_str().unwrap().contains("\"$namespace\""), "{}", p["title"]);
+    }
+}
+
+#[test]
+fn the_overview_does_not_grow_with_the_namespaces() {
+    // The same platform with 200 more managed namespaces in prod: the overview is byte for byte
+    // the same, so its size does not depend on how many namespaces there are.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("environments")).unwrap();
+    // Dashboard directories are read relative to the platform file's project root.
+    std::os::unix::fs::symlink(root().join("dashboards"), dir.path().join("dashboards")).unwrap();
+    let mut extra =
+        format!("(import \"{}\") & {{ namespaces = {{\n", root().join("environments/platform.ncl").display());
+    for i in 0..200 {
+        extra.push_str(&format!("  \"many-{i:03}\" = {{ environment = \"prod\" }},\n"));
+    }
+    extra.push_str("} }\n");
+    let platform = dir.path().join("environments/platform.ncl");
+    std::fs::write(&platform, extra).unwrap();
+    let out = dir.path().join("out");
+    let run = obsc(&["--platform", platform.to_str().unwrap(), "build", "test", "-o", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let overview = "test/ca7f8f-test/configmap-grafana-dashboard-env-prod.yaml";
+    assert_eq!(std::fs::read_to_string(out.join(overview)).unwrap(), read(format!("rendered/{overview}")));
 }
 
 #[test]

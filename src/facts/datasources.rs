@@ -24,6 +24,56 @@ pub fn thanos_uid(namespace: &str) -> String {
     fit_uid(format!("thanos-{namespace}"))
 }
 
+/// The name of a managed namespace's Thanos datasource is this and the namespace; the generated
+/// dashboards select it by that name.
+pub const THANOS_NAME_PREFIX: &str = "Thanos ";
+
+/// How many provisioning files the Thanos datasources are spread over. A namespace's file is
+/// chosen by a hash of its name alone, so adding or removing one namespace rewrites one file and
+/// no namespace ever moves; changing this number would move most of them, so it is fixed. 32
+/// files keep each one far below a ConfigMap's 1 MiB (about 430 bytes a datasource: 10,000
+/// namespaces make about 135 KB a file).
+pub const THANOS_FILES: u32 = 32;
+
+/// The provisioning file a datasource is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProvisioningFile {
+    /// The environments' backends: a handful, whatever the number of namespaces.
+    Backends,
+    /// One of the [`THANOS_FILES`] shares of the managed namespaces' Thanos datasources.
+    Thanos(u32),
+}
+
+impl ProvisioningFile {
+    /// The file's name in Grafana's provisioning folder (and its key in the ConfigMap).
+    pub fn file_name(self) -> String {
+        match self {
+            ProvisioningFile::Backends => "datasources.yaml".to_string(),
+            ProvisioningFile::Thanos(share) => format!("datasources-thanos-{share:02}.yaml"),
+        }
+    }
+}
+
+impl DatasourceId {
+    pub fn file(&self) -> ProvisioningFile {
+        match &self.about {
+            About::Backend(..) => ProvisioningFile::Backends,
+            About::Thanos(namespace) => ProvisioningFile::Thanos(share_of(namespace)),
+        }
+    }
+}
+
+/// A namespace's share: 32-bit FNV-1a of its name, modulo [`THANOS_FILES`]. Written out here
+/// (not a library hasher) because it must never change between obsc versions.
+fn share_of(namespace: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in namespace.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % THANOS_FILES
+}
+
 /// Which topology value a datasource comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum About {
@@ -83,7 +133,7 @@ pub fn of_grafana(platform: &Platform, grafana: &Grafana) -> Vec<DatasourceId> {
     if grafana.thanos.is_some() {
         for ns in managed_namespaces(platform, grafana) {
             out.push(DatasourceId {
-                name: format!("Thanos {ns}"),
+                name: format!("{THANOS_NAME_PREFIX}{ns}"),
                 uid: thanos_uid(ns),
                 about: About::Thanos(ns.to_string()),
             });
@@ -101,5 +151,28 @@ mod tests {
         assert_eq!(backend_uid(Backend::Loki, "prod"), "loki-prod");
         assert_eq!(thanos_uid("orders-prod"), "thanos-orders-prod");
         assert_eq!(thanos_uid(&"a".repeat(63)).len(), MAX_UID);
+    }
+
+    #[test]
+    fn a_namespace_keeps_its_file_whatever_else_exists() {
+        // Pinned values: a different hash would move every namespace to another ConfigMap.
+        assert_eq!(share_of(""), 0x811c_9dc5 % THANOS_FILES);
+        assert_eq!(share_of("a"), 0xe40c_292c % THANOS_FILES);
+        assert_eq!(share_of("foobar"), 0xbf9c_f968 % THANOS_FILES);
+        let id =
+            |ns: &str| DatasourceId { name: String::new(), uid: String::new(), about: About::Thanos(ns.to_string()) };
+        assert_eq!(id("orders-prod").file(), ProvisioningFile::Thanos(share_of("orders-prod")));
+        let backend = DatasourceId {
+            name: String::new(),
+            uid: String::new(),
+            about: About::Backend(Backend::Loki, "dev".to_string()),
+        };
+        assert_eq!(backend.file().file_name(), "datasources.yaml");
+        // The shares are used evenly enough: 10,000 names, no share over twice its due.
+        let mut counts = [0u32; THANOS_FILES as usize];
+        for i in 0..10_000 {
+            counts[share_of(&format!("bench-{i:05}-prod")) as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| c > 0 && c < 2 * 10_000 / THANOS_FILES), "{counts:?}");
     }
 }

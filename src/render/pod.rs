@@ -9,8 +9,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction,
-    PodSecurityContext, Probe, ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount,
+    Capabilities, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    HTTPGetAction, PodSecurityContext, Probe, ProjectedVolumeSource, ResourceRequirements, SeccompProfile,
+    SecurityContext, Volume, VolumeMount, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -88,6 +89,27 @@ pub fn config_map_volume(name: &str, config_map: &str) -> Volume {
     Volume {
         name: name.to_string(),
         config_map: Some(ConfigMapVolumeSource { name: config_map.to_string(), ..ConfigMapVolumeSource::default() }),
+        ..Volume::default()
+    }
+}
+
+/// One directory showing every key of several ConfigMaps (their keys must differ: the plan check
+/// proves it).
+pub fn projected_config_maps(name: &str, config_maps: &[String]) -> Volume {
+    Volume {
+        name: name.to_string(),
+        projected: Some(ProjectedVolumeSource {
+            sources: Some(
+                config_maps
+                    .iter()
+                    .map(|cm| VolumeProjection {
+                        config_map: Some(ConfigMapProjection { name: cm.clone(), ..ConfigMapProjection::default() }),
+                        ..VolumeProjection::default()
+                    })
+                    .collect(),
+            ),
+            ..ProjectedVolumeSource::default()
+        }),
         ..Volume::default()
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, Probe};
+use k8s_openapi::api::core::v1::{Container, KeyToPath, PodSpec, Probe, Volume};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::Problem;
@@ -40,6 +40,11 @@ impl<'a> ConfigMaps<'a> {
         ConfigMaps { by_name, texts }
     }
 
+    /// The keys of a ConfigMap of the plan (none if it is not in the plan).
+    fn keys(&self, namespace: &str, name: &str) -> Vec<&'a str> {
+        self.by_name.get(&(namespace, name)).map(|(keys, _)| keys.iter().copied().collect()).unwrap_or_default()
+    }
+
     /// Why `key` (or the whole ConfigMap, with `None`) cannot be read, if it cannot.
     fn missing(&self, namespace: &str, name: &str, key: Option<&str>) -> Option<String> {
         let Some((keys, injected)) = self.by_name.get(&(namespace, name)) else {
@@ -52,6 +57,26 @@ impl<'a> ConfigMaps<'a> {
             _ => None,
         }
     }
+}
+
+/// A ConfigMap a volume shows, directly or as one source of a projected volume.
+struct ConfigMapSource<'v> {
+    name: &'v str,
+    items: Option<&'v Vec<KeyToPath>>,
+    optional: bool,
+}
+
+fn config_map_sources(v: &Volume) -> Vec<ConfigMapSource<'_>> {
+    let direct = v.config_map.iter().map(|cm| ConfigMapSource {
+        name: cm.name.as_str(),
+        items: cm.items.as_ref(),
+        optional: cm.optional == Some(true),
+    });
+    let projected =
+        v.projected.iter().flat_map(|p| p.sources.iter().flatten()).filter_map(|s| s.config_map.as_ref()).map(|cm| {
+            ConfigMapSource { name: cm.name.as_str(), items: cm.items.as_ref(), optional: cm.optional == Some(true) }
+        });
+    direct.chain(projected).collect()
 }
 
 pub fn check(objects: &[&Object], known: &Known) -> Vec<Problem> {
@@ -85,14 +110,31 @@ pub fn check(objects: &[&Object], known: &Known) -> Vec<Problem> {
             }
         }
         for v in spec.volumes.iter().flatten() {
-            if let Some(cm) = v.config_map.as_ref().filter(|cm| cm.optional != Some(true)) {
-                let keys: Vec<Option<&str>> = match &cm.items {
-                    Some(items) => items.iter().map(|i| Some(i.key.as_str())).collect(),
-                    None => vec![None],
+            // Every file the volume shows, by its path in the volume: two sources of one
+            // projected volume that write the same path would hide one another.
+            let mut paths: BTreeMap<String, &str> = BTreeMap::new();
+            for cm in config_map_sources(v) {
+                let keys: Vec<(&str, &str)> = match cm.items {
+                    Some(items) => items.iter().map(|i| (i.key.as_str(), i.path.as_str())).collect(),
+                    None => config_maps.keys(o.namespace(), cm.name).into_iter().map(|k| (k, k)).collect(),
                 };
-                for key in keys {
-                    if let Some(why) = config_maps.missing(o.namespace(), &cm.name, key) {
-                        say(format!("volume `{}` mounts {why}", v.name));
+                if !cm.optional {
+                    let checked: Vec<Option<&str>> = match cm.items {
+                        Some(_) => keys.iter().map(|(k, _)| Some(*k)).collect(),
+                        None => vec![None],
+                    };
+                    for key in checked {
+                        if let Some(why) = config_maps.missing(o.namespace(), cm.name, key) {
+                            say(format!("volume `{}` mounts {why}", v.name));
+                        }
+                    }
+                }
+                for (_, path) in keys {
+                    if let Some(other) = paths.insert(path.to_string(), cm.name) {
+                        say(format!(
+                            "volume `{}` shows `{path}` from ConfigMap `{other}` and from ConfigMap `{}`",
+                            v.name, cm.name
+                        ));
                     }
                 }
             }
@@ -266,16 +308,15 @@ fn expanded_from_environment(
     let config_file = args.iter().find_map(|a| a.strip_prefix("-config.file="));
     let env: BTreeSet<&str> = c.env.iter().flatten().map(|e| e.name.as_str()).collect();
     for m in c.volume_mounts.iter().flatten() {
-        let Some(cm) = spec.volumes.iter().flatten().find(|v| v.name == m.name).and_then(|v| v.config_map.as_ref())
-        else {
-            continue;
-        };
+        let Some(volume) = spec.volumes.iter().flatten().find(|v| v.name == m.name) else { continue };
         let dir = m.mount_path.trim_end_matches('/');
         let provisioning = dir.starts_with("/etc/grafana/provisioning");
-        let files = config_maps
-            .texts
-            .range((namespace, cm.name.as_str(), "")..)
-            .take_while(|((ns, name, _), _)| *ns == namespace && *name == cm.name.as_str());
+        let files = config_map_sources(volume).into_iter().flat_map(|cm| {
+            config_maps
+                .texts
+                .range((namespace, cm.name, "")..)
+                .take_while(move |((ns, name, _), _)| *ns == namespace && *name == cm.name)
+        });
         for ((_, _, key), text) in files {
             let path = format!("{dir}/{key}");
             let read_expanded = (expands && config_file == Some(path.as_str())) || provisioning;

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::NAME;
 use crate::facts::addresses::grafana::pods;
-use crate::facts::datasources::{backend_uid, fit_uid, managed_namespaces, served_environments, thanos_uid};
+use crate::facts::datasources::{backend_uid, fit_uid, managed_namespaces, served_environments, THANOS_NAME_PREFIX};
 use crate::model::{Grafana, Platform};
 use crate::names::{object, Backend};
 use crate::render::workload;
@@ -108,7 +108,9 @@ pub fn config_map(grafana_name: &str, namespace: &str, board: &str, folder: &str
 
 // ---- generated dashboards, typed ----
 
-/// A dashboard obsc generates (the JSON model's fields obsc sets, in Grafana's order).
+/// A dashboard obsc generates (the JSON model's fields obsc sets, in Grafana's order). Its size
+/// does not depend on how many namespaces an environment has: the namespace is a template
+/// variable, not a row each.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Board {
@@ -120,12 +122,17 @@ pub struct Board {
     pub editable: bool,
     pub time: TimeRange,
     pub refresh: &'static str,
+    pub templating: Templating,
     pub panels: Vec<Panel>,
     /// The ConfigMap suffix and file stem.
     #[serde(skip)]
     pub name: String,
     #[serde(skip)]
     pub folder: &'static str,
+    /// The environment whose data it shows: a datasource variable selects among this
+    /// environment's datasources only.
+    #[serde(skip)]
+    pub environment: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,28 +142,130 @@ pub struct TimeRange {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct Templating {
+    pub list: Vec<Variable>,
+}
+
+/// A template variable. Field names are those of the dashboard JSON model (grafana/grafana
+/// docs/sources/dashboards/build-dashboards/view-dashboard-json-model).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Variable {
+    Query(QueryVariable),
+    Datasource(DatasourceVariable),
+}
+
+/// Values a datasource query returns, refreshed when the dashboard loads.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryVariable {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub datasource: DatasourceRef,
+    pub query: VariableQuery,
+    /// 1: on dashboard load.
+    pub refresh: u8,
+    /// 1: alphabetical, ascending.
+    pub sort: u8,
+    pub multi: bool,
+    pub include_all: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all_value: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum VariableQuery {
+    /// Loki's variable query (grafana/grafana public/app/plugins/datasource/loki/types.ts,
+    /// `LokiVariableQuery`).
+    Loki(LokiVariableQuery),
+    /// PromQL's `label_values(<series>, <label>)`, which the Prometheus datasource reads as a
+    /// variable query (public/app/plugins/datasource/prometheus, `migrateVariableQueryToEditor`).
+    Promql(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LokiVariableQuery {
+    pub ref_id: &'static str,
+    /// `LokiVariableQueryType`: 0 label names, 1 label values.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub label: &'static str,
+    pub stream: &'static str,
+}
+
+/// A hidden variable that picks one datasource of a plugin by name. Grafana interpolates the
+/// other variables in `regex` before matching names (grafana/scenes
+/// packages/scenes/src/variables/variants/DataSourceVariable.ts: `sceneGraph.interpolate(this,
+/// this.state.regex, undefined, 'regex')`), and re-runs when they change; the dashboard JSON's
+/// `query` is the plugin id.
+#[derive(Debug, Clone)]
+pub struct DatasourceVariable {
+    pub name: &'static str,
+    pub plugin: &'static str,
+    /// Selects the datasource named `<name_prefix><value of by>`.
+    pub name_prefix: &'static str,
+    pub by: &'static str,
+}
+
+impl Serialize for DatasourceVariable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut v = s.serialize_struct("DatasourceVariable", 5)?;
+        v.serialize_field("name", self.name)?;
+        v.serialize_field("query", self.plugin)?;
+        // Datasource names and namespaces are written without regex metacharacters (DNS
+        // labels and a space), so the anchored pattern matches exactly one name.
+        v.serialize_field("regex", &format!("/^{}${{{}}}$/", self.name_prefix, self.by))?;
+        v.serialize_field("refresh", &1)?;
+        // 2: hidden; the namespace variable is the choice the reader makes.
+        v.serialize_field("hide", &2)?;
+        v.end()
+    }
+}
+
+impl DatasourceVariable {
+    /// The datasource name it selects when `by` has the value `value`.
+    pub fn selects(&self, value: &str) -> String {
+        format!("{}{value}", self.name_prefix)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Panel {
     pub id: u32,
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub collapsed: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub datasource: Option<DatasourceRef>,
+    pub datasource: DatasourceRef,
     pub grid_pos: GridPos,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub panels: Option<Vec<Panel>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub targets: Option<Vec<Query>>,
+    pub targets: Vec<Query>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DatasourceRef {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub uid: String,
+    pub uid: Uid,
+}
+
+/// A datasource UID as a dashboard writes it: provisioned, or chosen by a variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uid {
+    Provisioned(String),
+    /// `${name}`: the datasource variable `name`.
+    Variable(&'static str),
+}
+
+impl Serialize for Uid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Uid::Provisioned(uid) => s.serialize_str(uid),
+            Uid::Variable(name) => s.serialize_str(&format!("${{{name}}}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,98 +285,133 @@ pub struct Query {
 }
 
 impl Board {
-    /// Every datasource UID the dashboard names (for the plan check).
-    pub fn datasource_uids(&self) -> BTreeSet<&str> {
-        let mut out = BTreeSet::new();
+    /// Every datasource reference the dashboard makes: its variables', its panels' and their
+    /// queries' (for the plan check).
+    pub fn datasource_refs(&self) -> Vec<&DatasourceRef> {
+        let mut out = Vec::new();
+        for v in &self.templating.list {
+            if let Variable::Query(q) = v {
+                out.push(&q.datasource);
+            }
+        }
         for p in &self.panels {
-            out.extend(p.datasource.iter().map(|d| d.uid.as_str()));
-            out.extend(p.targets.iter().flatten().map(|q| q.datasource.uid.as_str()));
+            out.push(&p.datasource);
+            out.extend(p.targets.iter().map(|q| &q.datasource));
         }
         out
     }
-}
 
-fn row(id: u32, title: &str, y: u32) -> Panel {
-    Panel {
-        id,
-        kind: "row",
-        title: title.to_string(),
-        collapsed: Some(false),
-        datasource: None,
-        grid_pos: GridPos { h: 1, w: 24, x: 0, y },
-        panels: Some(Vec::new()),
-        targets: None,
+    /// The datasource variable called `name`, if the dashboard defines one.
+    pub fn datasource_variable(&self, name: &str) -> Option<&DatasourceVariable> {
+        self.templating.list.iter().find_map(|v| match v {
+            Variable::Datasource(d) if d.name == name => Some(d),
+            _ => None,
+        })
+    }
+
+    /// Whether the dashboard defines a variable called `name`.
+    pub fn defines(&self, name: &str) -> bool {
+        self.templating.list.iter().any(|v| match v {
+            Variable::Query(q) => q.name == name,
+            Variable::Datasource(d) => d.name == name,
+        })
     }
 }
 
-fn timeseries(id: u32, title: &str, datasource: DatasourceRef, expr: String, x: u32, y: u32) -> Panel {
+fn timeseries(id: u32, title: &str, datasource: DatasourceRef, expr: String, x: u32) -> Panel {
     Panel {
         id,
         kind: "timeseries",
         title: title.to_string(),
-        collapsed: None,
-        datasource: Some(datasource.clone()),
-        grid_pos: GridPos { h: 6, w: 8, x, y },
-        panels: None,
-        targets: Some(vec![Query { ref_id: "A", datasource, expr }]),
+        datasource: datasource.clone(),
+        grid_pos: GridPos { h: 8, w: 8, x, y: 0 },
+        targets: vec![Query { ref_id: "A", datasource, expr }],
     }
 }
 
-/// The overview of one environment: a row per managed namespace with its collector's health
-/// (Thanos: the collector Deployment's available replicas), its log rate (Loki) and its span
-/// rate (Mimir span metrics from Tempo's generator).
+/// The variable every overview panel filters by.
+const NAMESPACE: &str = "namespace";
+/// The hidden variable that picks the chosen namespace's Thanos datasource.
+const THANOS: &str = "thanos";
+const SERVICE: &str = "service";
+
+/// The overview of one environment, for the namespace chosen in its `namespace` variable (the
+/// values of Loki's `namespace` label: every namespace that ships logs): its collector's health
+/// (Thanos, through the namespace's own datasource: the collector Deployment's available
+/// replicas), its log rate (Loki) and its span rate per service (Mimir span metrics from
+/// Tempo's generator, which labels them `k8s_namespace_name`).
 fn environment_overview(platform: &Platform, grafana: &Grafana, environment: &str) -> Option<Board> {
     let env = platform.environments.get(environment)?;
-    let loki = DatasourceRef { kind: "loki", uid: backend_uid(Backend::Loki, environment) };
+    let loki = DatasourceRef { kind: "loki", uid: Uid::Provisioned(backend_uid(Backend::Loki, environment)) };
     let mimir = env
         .mimir
         .is_some()
-        .then(|| DatasourceRef { kind: "prometheus", uid: backend_uid(Backend::Mimir, environment) });
+        .then(|| DatasourceRef { kind: "prometheus", uid: Uid::Provisioned(backend_uid(Backend::Mimir, environment)) });
+    let mut variables = vec![Variable::Query(QueryVariable {
+        name: NAMESPACE,
+        label: "Namespace",
+        datasource: loki.clone(),
+        query: VariableQuery::Loki(LokiVariableQuery {
+            ref_id: "LokiVariableQueryEditor-VariableQuery",
+            kind: 1,
+            label: "namespace",
+            stream: "",
+        }),
+        refresh: 1,
+        sort: 1,
+        multi: false,
+        include_all: false,
+        all_value: None,
+    })];
     let mut panels = Vec::new();
-    let mut id = 1;
-    let mut y = 0;
-    let served = managed_namespaces(platform, grafana);
-    for (ns, _) in
-        platform.namespaces.iter().filter(|(n, ns)| ns.environment == environment && served.contains(&n.as_str()))
-    {
-        panels.push(row(id, ns, y));
-        id += 1;
-        y += 1;
-        if grafana.thanos.is_some() {
-            panels.push(timeseries(
-                id,
-                "Collector replicas available",
-                DatasourceRef { kind: "prometheus", uid: thanos_uid(ns) },
-                format!(
-                    "sum(kube_deployment_status_replicas_available{{namespace=\"{ns}\", deployment=\"{}\"}})",
-                    object::COLLECTOR
-                ),
-                0,
-                y,
-            ));
-            id += 1;
-        }
+    if grafana.thanos.is_some() {
+        variables.push(Variable::Datasource(DatasourceVariable {
+            name: THANOS,
+            plugin: "prometheus",
+            name_prefix: THANOS_NAME_PREFIX,
+            by: NAMESPACE,
+        }));
         panels.push(timeseries(
-            id,
-            "Log lines per second",
-            loki.clone(),
-            format!("sum(rate({{namespace=\"{ns}\"}}[5m]))"),
-            8,
-            y,
+            1,
+            "Collector replicas available",
+            DatasourceRef { kind: "prometheus", uid: Uid::Variable(THANOS) },
+            format!(
+                "sum(kube_deployment_status_replicas_available{{namespace=\"${NAMESPACE}\", deployment=\"{}\"}})",
+                object::COLLECTOR
+            ),
+            0,
         ));
-        id += 1;
-        if let Some(mimir) = &mimir {
-            panels.push(timeseries(
-                id,
-                "Spans per second",
-                mimir.clone(),
-                format!("sum(rate(traces_spanmetrics_calls_total{{k8s_namespace_name=\"{ns}\"}}[5m]))"),
-                16,
-                y,
-            ));
-            id += 1;
-        }
-        y += 6;
+    }
+    panels.push(timeseries(
+        2,
+        "Log lines per second",
+        loki.clone(),
+        format!("sum(rate({{namespace=\"${NAMESPACE}\"}}[5m]))"),
+        8,
+    ));
+    if let Some(mimir) = &mimir {
+        variables.push(Variable::Query(QueryVariable {
+            name: SERVICE,
+            label: "Service",
+            datasource: mimir.clone(),
+            query: VariableQuery::Promql(format!(
+                "label_values(traces_spanmetrics_calls_total{{k8s_namespace_name=\"${NAMESPACE}\"}}, service)"
+            )),
+            refresh: 1,
+            sort: 1,
+            multi: true,
+            include_all: true,
+            all_value: Some(".*"),
+        }));
+        panels.push(timeseries(
+            3,
+            "Spans per second by service",
+            mimir.clone(),
+            format!(
+                "sum by (service) (rate(traces_spanmetrics_calls_total{{k8s_namespace_name=\"${NAMESPACE}\", service=~\"${SERVICE}\"}}[5m]))"
+            ),
+            16,
+        ));
     }
     Some(Board {
         uid: fit_uid(format!("obsc-env-{environment}")),
@@ -278,9 +422,11 @@ fn environment_overview(platform: &Platform, grafana: &Grafana, environment: &st
         editable: false,
         time: TimeRange { from: "now-6h", to: "now" },
         refresh: "1m",
+        templating: Templating { list: variables },
         panels,
         name: format!("env-{environment}"),
         folder: "Environments",
+        environment: environment.to_string(),
     })
 }
 

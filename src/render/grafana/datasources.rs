@@ -18,7 +18,7 @@ use serde::{Serialize, Serializer};
 use super::THANOS_CA_ENV;
 use super::THANOS_TOKEN_ENV;
 use crate::facts::addresses::{loki, mimir, pyroscope, tempo};
-use crate::facts::datasources::{self, About, DatasourceId};
+use crate::facts::datasources::{self, About, DatasourceId, ProvisioningFile};
 use crate::model::{Grafana, Platform};
 use crate::names::Backend;
 
@@ -212,22 +212,33 @@ impl Datasource {
     }
 }
 
-/// Every datasource of a Grafana, in the order [`datasources::of_grafana`] gives them.
+/// Every datasource of a Grafana, grouped by the provisioning file it is written to, each file
+/// in the order [`datasources::of_grafana`] gives them. Grafana reads every file of its
+/// provisioning folder and prunes a provisioned datasource only when no file names it any more
+/// (grafana/grafana pkg/services/provisioning/datasources/datasources.go, `applyChanges`: the
+/// datasources that will exist are collected across all files first), so a datasource may move
+/// between files and `prune: true` in each file still means "the folder is the whole truth".
 /// `openshift`: the Thanos querier is reached with OpenShift's service CA.
-pub fn of_grafana(platform: &Platform, grafana: &Grafana, openshift: bool) -> Vec<Datasource> {
-    datasources::of_grafana(platform, grafana)
-        .into_iter()
-        .filter_map(|id| match &id.about {
+pub fn of_grafana(
+    platform: &Platform,
+    grafana: &Grafana,
+    openshift: bool,
+) -> BTreeMap<ProvisioningFile, Vec<Datasource>> {
+    let mut files: BTreeMap<ProvisioningFile, Vec<Datasource>> = BTreeMap::new();
+    for id in datasources::of_grafana(platform, grafana) {
+        let datasource = match &id.about {
             About::Backend(backend, environment) => {
-                let env = platform.environments.get(environment)?;
-                Some(backend_datasource(&id, *backend, environment, env))
+                let Some(env) = platform.environments.get(environment) else { continue };
+                backend_datasource(&id, *backend, environment, env)
             }
             About::Thanos(namespace) => {
-                let thanos = grafana.thanos.as_ref()?;
-                Some(thanos_datasource(&id, namespace, &thanos.url(), openshift))
+                let Some(thanos) = grafana.thanos.as_ref() else { continue };
+                thanos_datasource(&id, namespace, &thanos.url(), openshift)
             }
-        })
-        .collect()
+        };
+        files.entry(id.file()).or_default().push(datasource);
+    }
+    files
 }
 
 fn backend_datasource(

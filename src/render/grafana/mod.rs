@@ -10,7 +10,7 @@ pub mod dashboards;
 pub mod datasources;
 pub mod network;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
@@ -28,16 +28,16 @@ use super::meta::{self, Labels};
 use super::{bug, pod, workload, Context, Image, Rendered};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::grafana::{pods, ALERTING_PORT, HTTP_PORT};
-use crate::model::{Grafana, Resources, Tenancy};
+use crate::facts::datasources::ProvisioningFile;
+use crate::model::{Grafana, Platform, Resources, Tenancy};
 use crate::names::service_host;
 use crate::plan::{Route, RoutePort, RouteSpec, RouteTarget, RouteTls};
 use crate::secrets;
-use dashboards::DASHBOARDS_DIR;
+use dashboards::{Uid, DASHBOARDS_DIR};
 
 /// The object name of everything in Grafana's namespace.
 pub const NAME: &str = "grafana";
 const ALERTING_SERVICE: &str = "grafana-alerting";
-const DATASOURCES_CONFIG_MAP: &str = "grafana-datasources";
 const PROVIDERS_CONFIG_MAP: &str = "grafana-dashboard-providers";
 /// OpenShift's service CA operator fills this ConfigMap with the CA that signs the Thanos
 /// querier's serving certificate.
@@ -109,11 +109,20 @@ pub fn render(
     let tenancy = cx.platform.targets[&g.target].tenancy;
     let provisioned = datasources::of_grafana(cx.platform, g, tenancy == Tenancy::Namespaced);
     let generated = dashboards::generated(cx.platform, g);
-    links_resolve(name, &provisioned, &generated)?;
-    let file = datasources::DatasourceFile { api_version: 1, prune: true, datasources: provisioned };
-    let datasources_text = yaml(name, "datasources", &file)?;
+    links_resolve(cx.platform, name, &provisioned, &generated)?;
+    // One ConfigMap per provisioning file, all shown in the one provisioning folder.
+    let mut datasource_files = Vec::new();
+    for (file, list) in provisioned {
+        let text =
+            yaml(name, "datasources", &datasources::DatasourceFile { api_version: 1, prune: true, datasources: list })?;
+        let file_name = file.file_name();
+        let config_map = format!("grafana-{}", file_name.trim_end_matches(".yaml"));
+        datasource_files.push((config_map, file_name, text));
+    }
     let providers = yaml(name, "dashboard providers", &dashboards::providers())?;
-    let hash = super::sha256(&format!("{datasources_text}{providers}"));
+    let hash = super::sha256(
+        &datasource_files.iter().map(|(_, _, text)| text.as_str()).chain([providers.as_str()]).collect::<String>(),
+    );
 
     let mut grafana = pod::container("grafana", cx.image(Image::Grafana));
     grafana.env = Some(grafana_env(g, tenancy));
@@ -159,7 +168,10 @@ pub fn render(
             pod::empty_dir("tmp", "256Mi"),
             pod::empty_dir("dashboards", "256Mi"),
             pod::empty_dir("sidecar-tmp", "64Mi"),
-            pod::config_map_volume("datasources", DATASOURCES_CONFIG_MAP),
+            pod::projected_config_maps(
+                "datasources",
+                &datasource_files.iter().map(|(config_map, _, _)| config_map.clone()).collect::<Vec<_>>(),
+            ),
             pod::config_map_volume("dashboard-providers", PROVIDERS_CONFIG_MAP),
         ],
         Some(hash),
@@ -182,13 +194,6 @@ pub fn render(
             automount_service_account_token: Some(true),
             ..ServiceAccount::default()
         }
-        .into(),
-        workload::config_map(
-            DATASOURCES_CONFIG_MAP,
-            ns,
-            &labels,
-            BTreeMap::from([("datasources.yaml".to_string(), datasources_text.clone())]),
-        )
         .into(),
         workload::config_map(
             PROVIDERS_CONFIG_MAP,
@@ -215,6 +220,10 @@ pub fn render(
     ];
     for o in own {
         out.push(o);
+    }
+    for (config_map, file_name, text) in &datasource_files {
+        out.push(workload::config_map(config_map, ns, &labels, BTreeMap::from([(file_name.clone(), text.clone())])));
+        out.config_file(ns, file_name, text);
     }
     // Grafana admitted to what it dials in the namespaces obsc owns; elsewhere the owners add
     // the same policies (`obsc owner-policies`).
@@ -246,7 +255,6 @@ pub fn render(
         out.push(role);
         out.push(binding);
     }
-    out.config_file(ns, "datasources.yaml", &datasources_text);
     Ok(out)
 }
 
@@ -255,16 +263,21 @@ fn yaml<T: serde::Serialize>(grafana: &str, what: &str, value: &T) -> Result<Str
 }
 
 /// Every link between datasources and every datasource a generated dashboard names is
-/// provisioned. obsc derives them all from one list, so a failure is a bug.
+/// provisioned, and every datasource variable selects a provisioned datasource of its plugin
+/// for each namespace of its environment the Grafana serves. obsc derives them all from one
+/// list, so a failure is a bug.
 fn links_resolve(
+    platform: &Platform,
     name: &str,
-    provisioned: &[datasources::Datasource],
+    provisioned: &BTreeMap<ProvisioningFile, Vec<datasources::Datasource>>,
     generated: &[dashboards::Board],
 ) -> Result<(), Box<Diagnostic>> {
-    let uids: BTreeSet<&str> = provisioned.iter().map(|d| d.uid.0.as_str()).collect();
-    for d in provisioned {
+    let all = || provisioned.values().flatten();
+    let uids: BTreeMap<&str, &str> = all().map(|d| (d.uid.0.as_str(), d.kind)).collect();
+    let names: BTreeMap<&str, &str> = all().map(|d| (d.name.0.as_str(), d.kind)).collect();
+    for d in all() {
         for (what, uid) in d.references() {
-            if !uids.contains(uid) {
+            if !uids.contains_key(uid) {
                 return Err(bug(format!(
                     "datasource `{}` of Grafana `{name}` links ({what}) to UID `{uid}`, which is not provisioned",
                     d.name.0
@@ -273,14 +286,46 @@ fn links_resolve(
         }
     }
     for board in generated {
-        if let Some(uid) = board.datasource_uids().into_iter().find(|u| !uids.contains(u)) {
-            return Err(bug(format!(
-                "generated dashboard `{}` of Grafana `{name}` names datasource `{uid}`, which is not provisioned",
-                board.name
-            )));
+        let refuse =
+            |what: String| Err(bug(format!("generated dashboard `{}` of Grafana `{name}` {what}", board.name)));
+        for r in board.datasource_refs() {
+            match &r.uid {
+                Uid::Provisioned(uid) => match uids.get(uid.as_str()) {
+                    None => return refuse(format!("names datasource `{uid}`, which is not provisioned")),
+                    Some(kind) if *kind != r.kind => {
+                        return refuse(format!("names datasource `{uid}` as {}, but it is {kind}", r.kind))
+                    }
+                    Some(_) => {}
+                },
+                Uid::Variable(var) => {
+                    let Some(v) = board.datasource_variable(var) else {
+                        return refuse(format!("names datasource variable `${var}`, which it does not define"));
+                    };
+                    if !board.defines(v.by) {
+                        return refuse(format!("selects `${var}` by `${}`, which it does not define", v.by));
+                    }
+                    if v.plugin != r.kind {
+                        return refuse(format!("uses `${var}` (a {} datasource) as {}", v.plugin, r.kind));
+                    }
+                    for ns in namespaces_of(platform, &board.environment) {
+                        let wanted = v.selects(ns);
+                        if names.get(wanted.as_str()) != Some(&v.plugin) {
+                            return refuse(format!(
+                                "selects `{wanted}` through `${var}` for namespace `{ns}`, but no {} datasource has that name",
+                                v.plugin
+                            ));
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// The managed namespaces of an environment.
+fn namespaces_of<'a>(platform: &'a Platform, environment: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    platform.namespaces.iter().filter(move |(_, ns)| ns.environment == environment).map(|(n, _)| n.as_str())
 }
 
 fn alerting_service(ns: &str, labels: &Labels) -> Service {
