@@ -247,13 +247,16 @@ fn scan(text: &str) -> Scan {
                 j += 1;
             }
             if chars.get(j) == Some(&'"') {
-                let close: String = std::iter::once('"').chain(std::iter::repeat_n('%', percents)).collect();
-                let rest: String = chars[j + 1..].iter().collect();
-                let end = rest.find(&close).map(|e| e + close.len()).unwrap_or(rest.len());
-                for ch in rest[..end].chars().chain(chars[i..=j].iter().copied()) {
+                let close: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('%', percents)).collect();
+                let rest = &chars[j + 1..];
+                let end = rest
+                    .windows(close.len())
+                    .position(|w| w == close.as_slice())
+                    .map_or(rest.len(), |e| e + close.len());
+                for &ch in rest[..end].iter().chain(&chars[i..=j]) {
                     advance(ch, &mut line, &mut column);
                 }
-                i = j + 1 + rest[..end].chars().count();
+                i = j + 1 + end;
                 continue;
             }
         }
@@ -271,10 +274,11 @@ fn scan(text: &str) -> Scan {
                     i += 1;
                 }
             }
-            let literal: String = chars[start..i.min(chars.len())].iter().collect();
-            let before: String = chars[..start.saturating_sub(1)].iter().collect();
-            if before.trim_end().ends_with("import") {
-                out.imports.push(literal);
+            // Looks back from the quote, never copying what precedes it: a copy per string
+            // made this scan quadratic in the file's size.
+            let before = chars[..start.saturating_sub(1)].iter().rev().skip_while(|c| c.is_whitespace());
+            if before.take(6).copied().eq("import".chars().rev()) {
+                out.imports.push(chars[start..i.min(chars.len())].iter().collect());
             }
             i += 1;
             column += 1;

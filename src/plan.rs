@@ -70,11 +70,13 @@ impl ScopeKind for NamespaceResourceScope {
 
 macro_rules! objects {
     ($($variant:ident),* $(,)?) => {
-        /// One Kubernetes object.
+        /// One Kubernetes object. Each boxed: the structs are large (a Deployment several
+        /// kilobytes) and a plan holds ten objects per managed namespace, so inline variants made
+        /// every object as large as the largest kind.
         #[derive(Debug, Clone, PartialEq)]
         pub enum Object {
-            $($variant($variant),)*
-            Route(Route),
+            $($variant(Box<$variant>),)*
+            Route(Box<Route>),
         }
 
         impl Object {
@@ -124,7 +126,7 @@ macro_rules! objects {
         }
 
         $(impl From<$variant> for Object {
-            fn from(o: $variant) -> Self { Object::$variant(o) }
+            fn from(o: $variant) -> Self { Object::$variant(Box::new(o)) }
         })*
     };
 }
@@ -148,7 +150,7 @@ objects!(
 
 impl From<Route> for Object {
     fn from(o: Route) -> Self {
-        Object::Route(o)
+        Object::Route(Box::new(o))
     }
 }
 

@@ -62,7 +62,9 @@ impl Rendered {
 
     fn append(&mut self, mut other: Rendered) {
         self.objects.append(&mut other.objects);
-        self.config_files.append(&mut other.config_files);
+        // Not `BTreeMap::append`: it rebuilds the whole map each time, which made adding one
+        // collector's file per namespace quadratic (a third of the time at 5,000 namespaces).
+        self.config_files.extend(other.config_files);
     }
 }
 
@@ -77,9 +79,28 @@ pub fn render(platform: &Platform, pins: &Pins, dashboards: &dashboards::Files) 
         Err(d) => problems.push(*d),
     };
 
-    for (ns_name, ns) in &platform.namespaces {
-        add(collector::render(&cx, ns_name, ns));
-        add(services::render(ns_name, ns, &platform.collector.ports));
+    // The managed namespaces are most of a large platform's objects: half of them are rendered
+    // on a second thread, and appended in the sequential order, so the plan is the same.
+    let managed: Vec<_> = platform.namespaces.iter().collect();
+    let (first, second) = managed.split_at(managed.len() / 2);
+    let render_managed = |part: &[(&String, &crate::model::ManagedNamespace)]| {
+        let mut out = Vec::with_capacity(part.len() * 2);
+        for (ns_name, ns) in part {
+            out.push(collector::render(&cx, ns_name, ns));
+            out.push(services::render(ns_name, ns, &platform.collector.ports));
+        }
+        out
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| render_managed(second));
+        (render_managed(first), second.join())
+    });
+    for rendered in first {
+        add(rendered);
+    }
+    match second {
+        Ok(part) => part.into_iter().for_each(&mut add),
+        Err(_) => add(Err(bug("a renderer thread panicked"))),
     }
     for (name, storage) in &platform.storage {
         add(seaweedfs::render(&cx, name, storage));
