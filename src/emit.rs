@@ -145,6 +145,9 @@ fn refuse_unsafe(out: &Path, project_root: &Path, targets: &[(&str, &TargetPlan)
         Err(e) if e.kind() != io::ErrorKind::NotFound => problems.push(format!("cannot read `{shown}`: {e}")),
         _ => {}
     }
+    // A platform file given relative to the working directory has an empty project root: that
+    // is the working directory.
+    let project_root = if project_root.as_os_str().is_empty() { Path::new(".") } else { project_root };
     let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
     if same(out, project_root) || same(out, &project_root.join("environments")) {
         problems.push(format!(
@@ -394,8 +397,12 @@ mod tests {
         assert!(message.contains("dev` is a symbolic link"), "{message}");
         assert_eq!(fs::read_to_string(out.join("prod/notes.txt")).unwrap(), "mine");
         assert_eq!(entries(&out), vec!["dev", "prod", "test"]);
-        // The project root itself, and a file as --out.
+        // The project root itself (also as the empty root of a relative platform path), and a
+        // file as --out.
         let message = refused(write(&root, &root, &[("prod", &plan)]).unwrap_err());
+        assert!(message.contains("holds the project's own files"), "{message}");
+        let cwd = std::env::current_dir().unwrap();
+        let message = refused(write(&cwd, Path::new(""), &[("prod", &plan)]).unwrap_err());
         assert!(message.contains("holds the project's own files"), "{message}");
         let message = refused(write(&out.join("test"), &root, &[("prod", &plan)]).unwrap_err());
         assert!(message.contains("is not a directory"), "{message}");

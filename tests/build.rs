@@ -207,3 +207,44 @@ fn a_closed_pipe_is_not_a_panic() {
     child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn an_output_directory_obsc_did_not_write_is_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Someone else's directory under a target's name, and a file under another's.
+    std::fs::create_dir_all(out.join("prod")).unwrap();
+    std::fs::write(out.join("prod/keep.txt"), "mine").unwrap();
+    std::fs::write(out.join("test"), "a file").unwrap();
+    let run = obsc(&["build", "--all", "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("prod` exists and was not written by obsc"), "{stderr}");
+    assert!(stderr.contains("test` is a file"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    // Untouched: no target written, no staging left.
+    let mut left: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    left.sort();
+    assert_eq!(left, vec!["prod", "test"]);
+    assert_eq!(std::fs::read_to_string(out.join("prod/keep.txt")).unwrap(), "mine");
+
+    // The project root itself, and a file, as --out.
+    let run = obsc(&["build", "prod", "-o", root().to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run.stderr).contains("holds the project's own files"), "{}", text(&run.stderr));
+    let run = obsc(&["build", "prod", "-o", out.join("test").to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run.stderr).contains("is not a directory"), "{}", text(&run.stderr));
+
+    // What obsc wrote, it replaces; through a symbolic link to the output directory too.
+    std::fs::remove_dir_all(out.join("prod")).unwrap();
+    std::fs::remove_file(out.join("test")).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&out, &link).unwrap();
+    for _ in 0..2 {
+        let run = obsc(&["build", "prod", "-o", link.to_str().unwrap()]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+    }
+    assert!(out.join("prod/kustomization.yaml").exists());
+}

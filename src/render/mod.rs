@@ -71,7 +71,7 @@ impl Rendered {
 /// Renders every target. Fails on a missing image pin or a broken plan invariant; input errors
 /// were the checker's to report.
 pub fn render(platform: &Platform, pins: &Pins, dashboards: &dashboards::Files) -> Result<Plan, Diagnostics> {
-    let cx = Context::new(platform, pins)?;
+    let mut cx = Context::new(platform, pins)?;
     let mut all = Rendered::default();
     let mut problems = Diagnostics::default();
     let mut add = |rendered: Result<Rendered, Box<Diagnostic>>| match rendered {
@@ -134,7 +134,8 @@ pub fn render(platform: &Platform, pins: &Pins, dashboards: &dashboards::Files) 
     }
 
     let mut plan = file_by_target(&cx, all)?;
-    plan.flows = cx.flows.all.clone();
+    // The table moves into the plan: the policies that needed its index are rendered.
+    plan.flows = std::mem::take(&mut cx.flows.all);
     Ok(plan)
 }
 
