@@ -18,7 +18,7 @@ pub type Files = BTreeMap<String, Vec<u8>>;
 /// Where an object's file goes inside its target directory: `<namespace>/<kind>-<name>.yaml`,
 /// cluster-scoped objects under `cluster/`.
 pub fn object_path(o: &Object) -> String {
-    let dir = if o.namespace().is_empty() { "cluster" } else { o.namespace() };
+    let dir = object_dir(o);
     format!("{dir}/{}-{}.yaml", o.kind().to_ascii_lowercase(), o.name())
 }
 
@@ -36,6 +36,15 @@ fn kustomization(target: &TargetPlan) -> String {
         text.push_str(&format!("- {p}\n"));
     }
     text
+}
+
+/// The directory of an object's file: its namespace, or `cluster`.
+fn object_dir(o: &Object) -> &str {
+    if o.namespace().is_empty() {
+        "cluster"
+    } else {
+        o.namespace()
+    }
 }
 
 /// Every file of one target, in memory (for `build --check`, which compares rather than writes).
@@ -194,16 +203,18 @@ fn stage(staging: &Path, target: &TargetPlan, sink: &dyn Sink) -> Result<usize, 
     if staging.exists() {
         fs::remove_dir_all(staging).map_err(|e| io_error(staging, e))?;
     }
-    // Each directory once, before any file: far fewer syscalls than per file.
-    let mut dirs: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::from([staging.to_path_buf()]);
+    // Each directory once, before any file: far fewer syscalls than per file. (Strings, not
+    // paths: comparing paths component by component showed in the profile.)
+    let mut dirs: std::collections::BTreeSet<&str> = std::collections::BTreeSet::from([""]);
     for o in &target.objects {
-        dirs.extend(staging.join(object_path(o)).parent().map(Path::to_path_buf));
+        dirs.insert(object_dir(o));
     }
     for path in target.config_files.keys() {
-        dirs.extend(staging.join(path).parent().map(Path::to_path_buf));
+        dirs.insert(path.rsplit_once('/').map_or("", |(dir, _)| dir));
     }
-    for dir in &dirs {
-        fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    for dir in dirs {
+        let dir = staging.join(dir);
+        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
     }
     const WRITERS: usize = 8;
     let chunk = target.objects.len().div_ceil(WRITERS).max(1);

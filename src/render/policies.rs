@@ -33,10 +33,11 @@ impl Owner {
 
 /// Who is on the other side of a rule, before it becomes a peer: pods by their labels in a set
 /// of namespaces (by name, or by namespace labels), or an address block.
+/// Borrowed from the flow table: a backend's policy groups thousands of collector flows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Other {
-    Pods { namespace_labels: BTreeMap<String, String>, pods: Labels },
-    Block(String),
+enum Other<'a> {
+    Pods { namespace_labels: &'a BTreeMap<String, String>, pods: &'a Labels },
+    Block(&'a str),
 }
 
 /// The ports of a rule.
@@ -102,14 +103,13 @@ fn rules<'a>(
     flows: impl Iterator<Item = (&'a Endpoint, &'a Flow)>,
 ) -> Vec<(Vec<NetworkPolicyPeer>, Vec<NetworkPolicyPort>)> {
     // far end (without its namespace name) -> namespaces -> ports
-    let mut by_other: BTreeMap<Other, (BTreeSet<String>, Ports)> = BTreeMap::new();
+    let mut by_other: BTreeMap<Other<'a>, (BTreeSet<&'a str>, Ports)> = BTreeMap::new();
     for (other, flow) in flows {
         let (key, namespace) = match other {
-            Endpoint::Pods { namespace, namespace_labels, pods, .. } => (
-                Other::Pods { namespace_labels: namespace_labels.clone(), pods: pods.clone() },
-                Some(namespace.clone()),
-            ),
-            Endpoint::Address { cidr, .. } => (Other::Block(cidr.clone()), None),
+            Endpoint::Pods { namespace, namespace_labels, pods, .. } => {
+                (Other::Pods { namespace_labels, pods }, Some(namespace.as_str()))
+            }
+            Endpoint::Address { cidr, .. } => (Other::Block(cidr), None),
         };
         let entry = by_other.entry(key).or_default();
         entry.0.extend(namespace);
@@ -120,23 +120,26 @@ fn rules<'a>(
     for (other, (namespaces, ports)) in by_other {
         let peer = match other {
             Other::Block(cidr) => {
-                NetworkPolicyPeer { ip_block: Some(IPBlock { cidr, except: None }), ..NetworkPolicyPeer::default() }
+                NetworkPolicyPeer {
+                    ip_block: Some(IPBlock { cidr: cidr.to_string(), except: None }),
+                    ..NetworkPolicyPeer::default()
+                }
             }
             Other::Pods { namespace_labels, pods } => {
-                let selector = (!pods.is_empty()).then_some(&pods);
+                let selector = (!pods.is_empty()).then_some(pods);
                 if !namespace_labels.is_empty() {
                     // A namespace known by its labels (OpenShift's router namespaces), not its name.
                     NetworkPolicyPeer {
-                        namespace_selector: Some(meta::match_labels(&namespace_labels)),
+                        namespace_selector: Some(meta::match_labels(namespace_labels)),
                         pod_selector: Some(selector.map(meta::match_labels).unwrap_or_default()),
                         ..NetworkPolicyPeer::default()
                     }
                 } else if namespaces.len() == 1 && namespaces.contains(own_namespace) {
                     network::same_namespace(selector)
                 } else if namespaces.len() == 1 {
-                    network::in_namespace(namespaces.iter().next().map(String::as_str).unwrap_or_default(), selector)
+                    network::in_namespace(namespaces.iter().next().copied().unwrap_or_default(), selector)
                 } else {
-                    let names: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+                    let names: Vec<&str> = namespaces.into_iter().collect();
                     network::in_namespaces(&names, selector)
                 }
             }
