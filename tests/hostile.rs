@@ -69,3 +69,19 @@ fn a_bad_size_option_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("is not a size"));
 }
+
+#[test]
+fn a_cidr_of_the_whole_address_space_does_not_crash_the_checker() {
+    let base = common::root().join("tests/cases/base.ncl");
+    let case = |cidr: &str| {
+        format!(
+            "(import \"{}\")\n& {{ grafana.main.keycloak.endpoint | force = {{ outside = {{ host = \"sso.example.org\", cidr = \"{cidr}\" }} }} }}\n",
+            base.display()
+        )
+    };
+    let platform = write("cidr.ncl", case("::1/0").as_bytes());
+    let (code, stderr) = check(&platform, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("did you mean `::/0`?"), "{stderr}");
+    assert!(stderr.contains("cidr.ncl:2:"), "{stderr}");
+}
