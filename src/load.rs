@@ -160,9 +160,10 @@ pub const MAX_NESTING: usize = 256;
 /// them: readable, UTF-8, nested no deeper than [`MAX_NESTING`].
 fn preflight(entry: &Path) -> Result<(), Diagnostics> {
     let mut seen = std::collections::BTreeSet::new();
-    let mut todo = vec![entry.to_path_buf()];
+    // Each file with where it is imported (none for the platform file itself).
+    let mut todo: Vec<(PathBuf, Option<Location>)> = vec![(entry.to_path_buf(), None)];
     let mut problems = Diagnostics::default();
-    while let Some(file) = todo.pop() {
+    while let Some((file, imported_at)) = todo.pop() {
         let Ok(canonical) = file.canonicalize() else { continue };
         if !seen.insert(canonical) {
             continue;
@@ -171,7 +172,13 @@ fn preflight(entry: &Path) -> Result<(), Diagnostics> {
         let bytes = match std::fs::read(&file) {
             Ok(bytes) => bytes,
             Err(e) => {
-                problems.push(Diagnostic::error(format!("cannot read `{shown}`: {e}")));
+                let d = Diagnostic::error(format!("cannot read `{shown}`: {e}"));
+                problems.push(match imported_at {
+                    Some(at) => {
+                        d.at(Some(at), "").help("import a Nickel file by its path, relative to the importing file")
+                    }
+                    None => d,
+                });
                 continue;
             }
         };
@@ -193,12 +200,16 @@ fn preflight(entry: &Path) -> Result<(), Diagnostics> {
         if let Some((line, column)) = scan.too_deep {
             problems.push(
                 Diagnostic::error(format!("`{shown}` nests values more than {MAX_NESTING} levels deep"))
-                    .at(Some(Location { file: shown, line, column }), "")
+                    .at(Some(Location { file: shown.clone(), line, column }), "")
                     .help("a topology nests a few levels; this looks generated or merged by mistake: flatten it"),
             );
         }
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        todo.extend(scan.imports.into_iter().map(|i| dir.join(i)));
+        todo.extend(
+            scan.imports
+                .into_iter()
+                .map(|(import, line, column)| (dir.join(import), Some(Location { file: shown.clone(), line, column }))),
+        );
     }
     if problems.has_errors() {
         Err(problems)
@@ -212,8 +223,9 @@ fn preflight(entry: &Path) -> Result<(), Diagnostics> {
 struct Scan {
     /// Where nesting first passes the limit (1-based line and column).
     too_deep: Option<(u32, u32)>,
-    /// The paths of `import "..."` with a literal path.
-    imports: Vec<String>,
+    /// The paths of `import "..."` with a literal path, and where each is written (1-based line
+    /// and column of the opening quote).
+    imports: Vec<(String, u32, u32)>,
 }
 
 /// A light lexer over Nickel text: skips comments and strings, counts brackets, finds imports.
@@ -262,6 +274,7 @@ fn scan(text: &str) -> Scan {
         }
         if c == '"' {
             let start = i + 1;
+            let (quote_line, quote_column) = (line, column);
             i += 1;
             advance(c, &mut line, &mut column);
             while i < chars.len() && chars[i] != '"' {
@@ -278,7 +291,7 @@ fn scan(text: &str) -> Scan {
             // made this scan quadratic in the file's size.
             let before = chars[..start.saturating_sub(1)].iter().rev().skip_while(|c| c.is_whitespace());
             if before.take(6).copied().eq("import".chars().rev()) {
-                out.imports.push(chars[start..i.min(chars.len())].iter().collect());
+                out.imports.push((chars[start..i.min(chars.len())].iter().collect(), quote_line, quote_column));
             }
             i += 1;
             column += 1;

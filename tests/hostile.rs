@@ -70,6 +70,26 @@ fn a_bad_size_option_is_a_usage_error() {
     assert!(text(&output.stderr).contains("is not a size"));
 }
 
+/// A project of its own in a fresh directory: `files` as (relative path, text).
+fn project(files: &[(&str, &str)]) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn an_import_that_cannot_be_read_is_reported_where_it_is_imported() {
+    let dir = project(&[("platform.ncl", "{ a = import \"sub\" }\n"), ("sub/x.ncl", "1\n")]);
+    let (code, stderr) = check(&dir.join("platform.ncl"), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    assert!(stderr.contains(&format!("--> {}:1:14\n", dir.join("platform.ncl").display())), "{stderr}");
+}
+
 #[test]
 fn a_cidr_of_the_whole_address_space_does_not_crash_the_checker() {
     let base = common::root().join("tests/cases/base.ncl");
