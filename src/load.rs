@@ -77,8 +77,21 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
         Err(e) => {
-            let report = report_as_str(&mut program.files(), e, ColorOpt::Never);
-            return fail(nickel_diagnostic(&clean_report(&report)));
+            let calls = project_call_positions(&e, &program.files());
+            let report = clean_report(&report_as_str(&mut program.files(), e, ColorOpt::Never));
+            let mut d = nickel_diagnostic(&report);
+            if let (false, Some((innermost, outer))) = (shows_a_project_file(&report), calls.split_first()) {
+                // Nickel points only into its standard library (a broken regex in a contract):
+                // the innermost call in the project's own files is where the user can act.
+                d.location = Some(innermost.clone());
+                let outer: Vec<String> = outer.iter().take(3).map(|l| format!("`{l}`")).collect();
+                let reached =
+                    if outer.is_empty() { String::new() } else { format!(", reached from {}", outer.join(", ")) };
+                d.help = Some(format!(
+                    "the error is inside Nickel's standard library, called from the project at the location above{reached}"
+                ));
+            }
+            return fail(d);
         }
     };
 
@@ -335,6 +348,45 @@ fn clean_report(report: &str) -> String {
     out.join("\n")
 }
 
+/// Whether a cleaned Nickel report shows an excerpt of a project file (`┌─ modules/x.ncl:3:5`),
+/// not only of Nickel's standard library or of generated values (`<stdlib/std.ncl>`, `<unknown>`).
+fn shows_a_project_file(report: &str) -> bool {
+    report.lines().any(|l| l.trim_start().strip_prefix("┌─ ").is_some_and(|place| !place.starts_with('<')))
+}
+
+/// The positions of an evaluation error's call stack that are in project files, innermost first,
+/// each once: the applications, variables and fields the evaluation was in when it failed.
+fn project_call_positions(error: &nickel_lang_core::error::Error, files: &Files) -> Vec<Location> {
+    use nickel_lang_core::eval::callstack::StackElem;
+    let nickel_lang_core::error::Error::EvalError(data) = error else { return Vec::new() };
+    let table = &data.ctxt.pos_table;
+    let mut found: Vec<Location> = Vec::new();
+    for elem in data.ctxt.call_stack.0.iter().rev() {
+        let pos = match elem {
+            StackElem::Fun(pos) | StackElem::App(pos) | StackElem::Var { pos, .. } => *pos,
+            StackElem::Field { pos_access, .. } => *pos_access,
+        };
+        let Some(span) = table.get(pos).into_opt() else { continue };
+        if files.is_stdlib(span.src_id) || files.name(span.src_id).to_string_lossy().starts_with('<') {
+            continue;
+        }
+        if let Some(location) = span_location(files, span).filter(|l| !found.contains(l)) {
+            found.push(location);
+        }
+    }
+    found
+}
+
+/// Where a span starts, as a [`Location`].
+fn span_location(files: &Files, span: nickel_lang_core::position::RawSpan) -> Option<Location> {
+    let at = files.location(span.src_id, span.start).ok()?;
+    Some(Location {
+        file: display_path(Path::new(files.name(span.src_id))),
+        line: at.line.to_usize() as u32 + 1,
+        column: at.column.to_usize() as u32 + 1,
+    })
+}
+
 /// Turns Nickel's own report (which already shows file, line and excerpt) into a diagnostic.
 fn nickel_diagnostic(report: &str) -> Diagnostic {
     let mut lines = report.lines();
@@ -392,13 +444,7 @@ impl Walker<'_> {
     }
 
     fn location(&self, pos: TermPos) -> Option<Location> {
-        let span = pos.into_opt()?;
-        let at = self.files.location(span.src_id, span.start).ok()?;
-        Some(Location {
-            file: display_path(Path::new(self.files.name(span.src_id))),
-            line: at.line.to_usize() as u32 + 1,
-            column: at.column.to_usize() as u32 + 1,
-        })
+        span_location(self.files, pos.into_opt()?)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Hostile input: obsc stays up, bounded and clear, whatever the topology says. Each input
-//! here once crashed obsc or ran it out of memory.
+//! here once crashed obsc, ran it out of memory or reported an error without a place in the
+//! project to look at (`tests/mutation.rs` finds such inputs at random).
 
 mod common;
 
@@ -79,6 +80,24 @@ fn project(files: &[(&str, &str)]) -> PathBuf {
         std::fs::write(path, text).unwrap();
     }
     dir
+}
+
+#[test]
+fn a_contract_with_a_broken_regex_is_reported_in_the_module_not_in_nickels_stdlib() {
+    let dir = project(&[
+        (
+            "modules/plate.ncl",
+            "# A contract whose regex does not compile.\nstd.contract.from_predicate (fun value =>\n  std.string.is_match \"([\" value)\n",
+        ),
+        ("environments/platform.ncl", "let Plate = import \"../modules/plate.ncl\" in\n{ plate | Plate = \"ca7f8f\" }\n"),
+    ]);
+    let (code, stderr) = check(&dir.join("environments/platform.ncl"), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("regex parse error"), "{stderr}");
+    let module = dir.join("modules/plate.ncl");
+    assert!(stderr.contains(&format!("--> {}:3:3\n", module.display())), "the call of is_match: {stderr}");
+    let platform = dir.join("environments/platform.ncl");
+    assert!(stderr.contains(&format!("reached from `{}:2:", platform.display())), "the value checked: {stderr}");
 }
 
 #[test]
