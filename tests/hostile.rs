@@ -124,3 +124,36 @@ fn a_cidr_of_the_whole_address_space_does_not_crash_the_checker() {
     assert!(stderr.contains("did you mean `::/0`?"), "{stderr}");
     assert!(stderr.contains("cidr.ncl:2:"), "{stderr}");
 }
+
+/// The renderers follow names the checker proved (a namespace's environment, an environment's
+/// storage, a storage instance's target). Handed a platform the checker never saw, they report
+/// a bug in obsc; none panics.
+#[test]
+fn renderers_report_an_unproven_reference_as_a_bug_instead_of_panicking() {
+    let root = common::root();
+    let platform_file = root.join(obsc::load::DEFAULT_PLATFORM);
+    let loaded = obsc::load::load(&platform_file).unwrap_or_else(|d| panic!("{d}"));
+    let pins = obsc::pins::Pins::read(&root.join(obsc::pins::DEFAULT_PINS)).unwrap_or_else(|d| panic!("{d}"));
+    let (dashboards, _) = obsc::dashboards::read(&platform_file, &loaded.platform, &loaded.sources);
+    assert!(obsc::render::render(&loaded.platform, &pins, &dashboards).is_ok(), "the shipped platform renders");
+
+    type Break = fn(&mut obsc::model::Platform);
+    let breaks: [(&str, Break); 4] = [
+        ("an environment's storage", |p| p.environments.get_mut("dev").unwrap().storage = "nowhere".into()),
+        ("a storage instance's target", |p| p.storage.get_mut("seaweedfs-dev").unwrap().target = "nowhere".into()),
+        ("a namespace's environment", |p| p.namespaces.get_mut("orders-dev").unwrap().environment = "nowhere".into()),
+        ("an environment's target", |p| p.environments.get_mut("dev").unwrap().target = Some("nowhere".into())),
+    ];
+    for (what, break_it) in breaks {
+        let mut platform = loaded.platform.clone();
+        break_it(&mut platform);
+        let result = std::panic::catch_unwind(|| obsc::render::render(&platform, &pins, &dashboards));
+        let diagnostics = match result {
+            Ok(Err(d)) => d.render(),
+            Ok(Ok(_)) => panic!("{what}: rendered though it names nothing"),
+            Err(_) => panic!("{what}: a renderer panicked"),
+        };
+        assert!(diagnostics.contains("internal error"), "{what}: {diagnostics}");
+        assert!(diagnostics.contains("`nowhere` is named but not defined"), "{what}: {diagnostics}");
+    }
+}

@@ -131,13 +131,12 @@ fn rules<'a>(
                         pod_selector: Some(selector.map(meta::match_labels).unwrap_or_default()),
                         ..NetworkPolicyPeer::default()
                     }
-                } else if namespaces.len() == 1 && namespaces.contains(own_namespace) {
-                    network::same_namespace(selector)
-                } else if namespaces.len() == 1 {
-                    network::in_namespace(namespaces.iter().next().map(String::as_str).unwrap_or_default(), selector)
                 } else {
-                    let names: Vec<&str> = namespaces.iter().map(String::as_str).collect();
-                    network::in_namespaces(&names, selector)
+                    match namespaces.iter().map(String::as_str).collect::<Vec<&str>>().as_slice() {
+                        [only] if *only == own_namespace => network::same_namespace(selector),
+                        [only] => network::in_namespace(only, selector),
+                        names => network::in_namespaces(names, selector),
+                    }
                 }
             }
         };
