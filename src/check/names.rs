@@ -20,6 +20,23 @@ pub(super) fn check(c: &mut Checker) {
         label(c, &["namespaces", name], "namespace");
     }
 
+    // A cluster's DNS runs in a namespace of its own: one that obsc owns starts from deny-all,
+    // which would refuse every pod's name lookups.
+    let placement = crate::facts::placement::of_platform(p);
+    for (name, target) in &p.targets {
+        let dns = &target.cluster_dns.namespace;
+        if let Some(place) = placement.get(dns).filter(|place| place.role.owned() && place.target == *name) {
+            c.error(
+                &["targets", name, "cluster_dns", "namespace"],
+                format!(
+                    "target `{name}` resolves names in `{dns}`, but obsc owns that namespace ({}) and denies all traffic there",
+                    place.role.what()
+                ),
+                "name the namespace where the cluster's DNS pods run: `openshift-dns` on OpenShift, `kube-system` on kind",
+            );
+        }
+    }
+
     // Instances sharing a namespace name their objects `<instance>-<role>`: an instance called
     // `<other>-<something>` would collide with its neighbour's objects.
     for (name, instance) in &p.storage {
