@@ -2,7 +2,8 @@
 //! `environments/` or `modules/`, obsc neither crashes nor leaves the user without a place to
 //! look. Each case copies the project, applies one random mutation to one file (a token
 //! deleted, duplicated or swapped with its neighbour, a number or string changed, a bracket
-//! deleted or inserted) and runs `obsc check`:
+//! deleted or inserted) and runs `obsc check` (and, for a quarter of the mutants it accepts,
+//! `obsc build --all`):
 //!
 //! - the process ends by itself with exit 0 (the mutant is still a valid platform) or 1 (it is
 //!   not), never 2 (obsc's "stopped unexpectedly"), a signal or a panic;
@@ -420,22 +421,31 @@ fn mutants_of_the_topology_never_crash_and_always_say_where() {
                     let mutant = mutate(&mut rng, &originals[index]);
                     let path: PathBuf = copy.path().join(&files[index]);
                     std::fs::write(&path, &mutant.text).unwrap();
-                    let output = Command::new(env!("CARGO_BIN_EXE_obsc"))
-                        .current_dir(copy.path())
-                        .env("NO_COLOR", "1")
-                        .args(["check"])
-                        .output()
-                        .expect("obsc runs");
-                    std::fs::write(&path, &originals[index]).unwrap();
-                    let stderr = text(&output.stderr);
-                    if output.status.code() == Some(0) {
+                    let run = |args: &[&str]| {
+                        let output = Command::new(env!("CARGO_BIN_EXE_obsc"))
+                            .current_dir(copy.path())
+                            .env("NO_COLOR", "1")
+                            .args(args)
+                            .output()
+                            .expect("obsc runs");
+                        (output.status.code(), text(&output.stderr))
+                    };
+                    let mut runs = vec![("check", run(&["check"]))];
+                    // A quarter of the mutants that still check are also built: emit sees them too.
+                    if runs[0].1 .0 == Some(0) {
                         valid.fetch_add(1, Ordering::SeqCst);
+                        if case.is_multiple_of(4) {
+                            runs.push(("build --all", run(&["build", "--all", "-o", "out"])));
+                        }
                     }
-                    if let Some(why) = judge(output.status.code(), &stderr) {
-                        failures.lock().unwrap().push(format!(
-                            "case {case} (seed {seed}), {} {}: {why}\n{stderr}",
-                            files[index], mutant.what
-                        ));
+                    std::fs::write(&path, &originals[index]).unwrap();
+                    for (command, (code, stderr)) in runs {
+                        if let Some(why) = judge(code, &stderr) {
+                            failures.lock().unwrap().push(format!(
+                                "case {case} (seed {seed}), {} {}: obsc {command}: {why}\n{stderr}",
+                                files[index], mutant.what
+                            ));
+                        }
                     }
                 }
             });
