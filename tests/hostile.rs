@@ -157,3 +157,21 @@ fn renderers_report_an_unproven_reference_as_a_bug_instead_of_panicking() {
         assert!(diagnostics.contains("`nowhere` is named but not defined"), "{what}: {diagnostics}");
     }
 }
+
+/// Two fields may name one Secret (Grafana's Redis password and Thanos token side by side): it is
+/// described once with both keys, not once per field with the last one winning (which the plan
+/// check then reported as a bug in obsc).
+#[test]
+fn one_secret_named_by_two_fields_is_described_with_both_keys() {
+    let base = common::root().join("tests/cases/base.ncl");
+    let source = format!(
+        "(import \"{}\")\n& {{ grafana.main.redis.secret = \"grafana-shared\", grafana.main.thanos.token_secret | force = \"grafana-shared\" }}\n",
+        base.display()
+    );
+    let platform = write("shared.ncl", source.as_bytes());
+    let (code, stderr) = check(&platform, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let output = obsc(&["--platform", platform.to_str().unwrap(), "secrets", "prod"]);
+    let listed = text(&output.stdout);
+    assert!(listed.contains("0b5c0b-grafana/grafana-shared\n    keys:    password, token\n"), "{listed}");
+}
