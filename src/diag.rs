@@ -106,7 +106,9 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        out.push_str(&format!("{word}: {}\n", self.message));
+        // A message or help may quote a value with line breaks: its lines stay indented, so
+        // that every diagnostic keeps its shape (only its first line starts at the margin).
+        out.push_str(&format!("{word}: {}\n", self.message.replace('\n', "\n  ")));
         if let Some(report) = &self.report {
             for line in report.trim_end().lines() {
                 out.push_str("  ");
@@ -121,7 +123,7 @@ impl Diagnostic {
             out.push_str(&format!("   = field: {field}\n"));
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!("   = help: {help}\n"));
+            out.push_str(&format!("   = help: {}\n", help.replace('\n', "\n     ")));
         }
         out
     }
@@ -181,5 +183,22 @@ impl std::error::Error for Diagnostics {}
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_with_line_breaks_keeps_the_diagnostic_in_shape() {
+        let at = Location { file: "modules/storage.ncl".into(), line: 47, column: 9 };
+        let d = Diagnostic::error("replication `a\nb` is not a code")
+            .at(Some(at), "storage.x.replication")
+            .help("not\nthis");
+        assert_eq!(
+            d.render(),
+            "error: replication `a\n  b` is not a code\n  --> modules/storage.ncl:47:9\n   = field: storage.x.replication\n   = help: not\n     this\n"
+        );
     }
 }

@@ -77,8 +77,21 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
         Err(e) => {
-            let report = report_as_str(&mut program.files(), e, ColorOpt::Never);
-            return fail(nickel_diagnostic(&clean_report(&report)));
+            let calls = project_call_positions(&e, &program.files());
+            let report = clean_report(&report_as_str(&mut program.files(), e, ColorOpt::Never));
+            let mut d = nickel_diagnostic(&report);
+            if let (false, Some((innermost, outer))) = (shows_a_project_file(&report), calls.split_first()) {
+                // Nickel points only into its standard library (a broken regex in a contract):
+                // the innermost call in the project's own files is where the user can act.
+                d.location = Some(innermost.clone());
+                let outer: Vec<String> = outer.iter().take(3).map(|l| format!("`{l}`")).collect();
+                let reached =
+                    if outer.is_empty() { String::new() } else { format!(", reached from {}", outer.join(", ")) };
+                d.help = Some(format!(
+                    "the error is inside Nickel's standard library, called from the project at the location above{reached}"
+                ));
+            }
+            return fail(d);
         }
     };
 
@@ -160,9 +173,10 @@ pub const MAX_NESTING: usize = 256;
 /// them: readable, UTF-8, nested no deeper than [`MAX_NESTING`].
 fn preflight(entry: &Path) -> Result<(), Diagnostics> {
     let mut seen = std::collections::BTreeSet::new();
-    let mut todo = vec![entry.to_path_buf()];
+    // Each file with where it is imported (none for the platform file itself).
+    let mut todo: Vec<(PathBuf, Option<Location>)> = vec![(entry.to_path_buf(), None)];
     let mut problems = Diagnostics::default();
-    while let Some(file) = todo.pop() {
+    while let Some((file, imported_at)) = todo.pop() {
         let Ok(canonical) = file.canonicalize() else { continue };
         if !seen.insert(canonical) {
             continue;
@@ -171,7 +185,13 @@ fn preflight(entry: &Path) -> Result<(), Diagnostics> {
         let bytes = match std::fs::read(&file) {
             Ok(bytes) => bytes,
             Err(e) => {
-                problems.push(Diagnostic::error(format!("cannot read `{shown}`: {e}")));
+                let d = Diagnostic::error(format!("cannot read `{shown}`: {e}"));
+                problems.push(match imported_at {
+                    Some(at) => {
+                        d.at(Some(at), "").help("import a Nickel file by its path, relative to the importing file")
+                    }
+                    None => d,
+                });
                 continue;
             }
         };
@@ -193,12 +213,16 @@ fn preflight(entry: &Path) -> Result<(), Diagnostics> {
         if let Some((line, column)) = scan.too_deep {
             problems.push(
                 Diagnostic::error(format!("`{shown}` nests values more than {MAX_NESTING} levels deep"))
-                    .at(Some(Location { file: shown, line, column }), "")
+                    .at(Some(Location { file: shown.clone(), line, column }), "")
                     .help("a topology nests a few levels; this looks generated or merged by mistake: flatten it"),
             );
         }
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        todo.extend(scan.imports.into_iter().map(|i| dir.join(i)));
+        todo.extend(
+            scan.imports
+                .into_iter()
+                .map(|(import, line, column)| (dir.join(import), Some(Location { file: shown.clone(), line, column }))),
+        );
     }
     if problems.has_errors() {
         Err(problems)
@@ -212,8 +236,9 @@ fn preflight(entry: &Path) -> Result<(), Diagnostics> {
 struct Scan {
     /// Where nesting first passes the limit (1-based line and column).
     too_deep: Option<(u32, u32)>,
-    /// The paths of `import "..."` with a literal path.
-    imports: Vec<String>,
+    /// The paths of `import "..."` with a literal path, and where each is written (1-based line
+    /// and column of the opening quote).
+    imports: Vec<(String, u32, u32)>,
 }
 
 /// A light lexer over Nickel text: skips comments and strings, counts brackets, finds imports.
@@ -262,6 +287,7 @@ fn scan(text: &str) -> Scan {
         }
         if c == '"' {
             let start = i + 1;
+            let (quote_line, quote_column) = (line, column);
             i += 1;
             advance(c, &mut line, &mut column);
             while i < chars.len() && chars[i] != '"' {
@@ -278,7 +304,7 @@ fn scan(text: &str) -> Scan {
             // made this scan quadratic in the file's size.
             let before = chars[..start.saturating_sub(1)].iter().rev().skip_while(|c| c.is_whitespace());
             if before.take(6).copied().eq("import".chars().rev()) {
-                out.imports.push(chars[start..i.min(chars.len())].iter().collect());
+                out.imports.push((chars[start..i.min(chars.len())].iter().collect(), quote_line, quote_column));
             }
             i += 1;
             column += 1;
@@ -320,6 +346,45 @@ fn clean_report(report: &str) -> String {
         }
     }
     out.join("\n")
+}
+
+/// Whether a cleaned Nickel report shows an excerpt of a project file (`┌─ modules/x.ncl:3:5`),
+/// not only of Nickel's standard library or of generated values (`<stdlib/std.ncl>`, `<unknown>`).
+fn shows_a_project_file(report: &str) -> bool {
+    report.lines().any(|l| l.trim_start().strip_prefix("┌─ ").is_some_and(|place| !place.starts_with('<')))
+}
+
+/// The positions of an evaluation error's call stack that are in project files, innermost first,
+/// each once: the applications, variables and fields the evaluation was in when it failed.
+fn project_call_positions(error: &nickel_lang_core::error::Error, files: &Files) -> Vec<Location> {
+    use nickel_lang_core::eval::callstack::StackElem;
+    let nickel_lang_core::error::Error::EvalError(data) = error else { return Vec::new() };
+    let table = &data.ctxt.pos_table;
+    let mut found: Vec<Location> = Vec::new();
+    for elem in data.ctxt.call_stack.0.iter().rev() {
+        let pos = match elem {
+            StackElem::Fun(pos) | StackElem::App(pos) | StackElem::Var { pos, .. } => *pos,
+            StackElem::Field { pos_access, .. } => *pos_access,
+        };
+        let Some(span) = table.get(pos).into_opt() else { continue };
+        if files.is_stdlib(span.src_id) || files.name(span.src_id).to_string_lossy().starts_with('<') {
+            continue;
+        }
+        if let Some(location) = span_location(files, span).filter(|l| !found.contains(l)) {
+            found.push(location);
+        }
+    }
+    found
+}
+
+/// Where a span starts, as a [`Location`].
+fn span_location(files: &Files, span: nickel_lang_core::position::RawSpan) -> Option<Location> {
+    let at = files.location(span.src_id, span.start).ok()?;
+    Some(Location {
+        file: display_path(Path::new(files.name(span.src_id))),
+        line: at.line.to_usize() as u32 + 1,
+        column: at.column.to_usize() as u32 + 1,
+    })
 }
 
 /// Turns Nickel's own report (which already shows file, line and excerpt) into a diagnostic.
@@ -379,13 +444,7 @@ impl Walker<'_> {
     }
 
     fn location(&self, pos: TermPos) -> Option<Location> {
-        let span = pos.into_opt()?;
-        let at = self.files.location(span.src_id, span.start).ok()?;
-        Some(Location {
-            file: display_path(Path::new(self.files.name(span.src_id))),
-            line: at.line.to_usize() as u32 + 1,
-            column: at.column.to_usize() as u32 + 1,
-        })
+        span_location(self.files, pos.into_opt()?)
     }
 }
 

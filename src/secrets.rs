@@ -155,7 +155,8 @@ fn identities_hint(platform: &Platform, instance: &str) -> String {
     out
 }
 
-/// Every Secret the topology implies, described.
+/// Every Secret the topology implies, described. Fields that name the same Secret (a Grafana's
+/// Redis password and Thanos token in one Secret) describe one Secret with every key they read.
 pub fn known(platform: &Platform) -> Known {
     let mut out = Vec::new();
     for name in platform.storage.keys() {
@@ -171,7 +172,30 @@ pub fn known(platform: &Platform) -> Known {
     for g in platform.grafana.values() {
         out.extend(grafana(g));
     }
-    out.into_iter().map(|s| ((s.namespace.clone(), s.name.clone()), s)).collect()
+    let mut known = Known::new();
+    for s in out {
+        match known.entry((s.namespace.clone(), s.name.clone())) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(s);
+            }
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                let merged = e.get_mut();
+                for key in s.keys {
+                    if !merged.keys.contains(&key) {
+                        merged.keys.push(key);
+                    }
+                }
+                if !merged.purpose.contains(&s.purpose) {
+                    merged.purpose = format!("{}; {}", merged.purpose, s.purpose);
+                }
+                merged.hint = match (merged.hint.take(), s.hint) {
+                    (Some(a), Some(b)) if a != b => Some(format!("{a}\n{b}")),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+    }
+    known
 }
 
 /// The Secrets a Grafana reads: database password, OAuth client secret, and where configured the

@@ -359,7 +359,9 @@ fn check_cidr(cidr: &str) -> Result<(), String> {
     if prefix > width {
         return Err(format!("{usage}; the prefix length is at most {width}"));
     }
-    let host_bits = if prefix == width { 0 } else { (1u128 << (width - prefix)) - 1 };
+    // The low `width - prefix` bits; shifted without overflow for every prefix, `/0` included.
+    let all = u128::MAX >> (128 - width);
+    let host_bits = all.checked_shr(prefix).unwrap_or(0);
     if bits & host_bits != 0 {
         let network = bits & !host_bits;
         let network = match address {
@@ -386,6 +388,11 @@ mod tests {
         assert!(check_cidr("10.1.2.3/24").unwrap_err().contains("`10.1.2.0/24`"));
         assert!(check_cidr("2001:db8::1/32").unwrap_err().contains("`2001:db8::/32`"));
         assert!(check_cidr("sso.example.org/32").is_err());
+        // Every prefix length, the whole address space included (`/0` once overflowed a shift).
+        assert!(check_cidr("::/0").is_ok());
+        assert!(check_cidr("::1/128").is_ok());
+        assert!(check_cidr("::1/0").unwrap_err().contains("`::/0`"));
+        assert!(check_cidr("0.0.0.1/0").unwrap_err().contains("`0.0.0.0/0`"));
     }
 
     #[test]

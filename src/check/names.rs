@@ -20,6 +20,23 @@ pub(super) fn check(c: &mut Checker) {
         label(c, &["namespaces", name], "namespace");
     }
 
+    // A cluster's DNS runs in a namespace of its own: one that obsc owns starts from deny-all,
+    // which would refuse every pod's name lookups.
+    let placement = crate::facts::placement::of_platform(p);
+    for (name, target) in &p.targets {
+        let dns = &target.cluster_dns.namespace;
+        if let Some(place) = placement.get(dns).filter(|place| place.role.owned() && place.target == *name) {
+            c.error(
+                &["targets", name, "cluster_dns", "namespace"],
+                format!(
+                    "target `{name}` resolves names in `{dns}`, but obsc owns that namespace ({}) and denies all traffic there",
+                    place.role.what()
+                ),
+                "name the namespace where the cluster's DNS pods run: `openshift-dns` on OpenShift, `kube-system` on kind",
+            );
+        }
+    }
+
     // Instances sharing a namespace name their objects `<instance>-<role>`: an instance called
     // `<other>-<something>` would collide with its neighbour's objects.
     for (name, instance) in &p.storage {
@@ -54,7 +71,7 @@ pub(super) fn check(c: &mut Checker) {
         declared_target(c, target, target_path, &format!("environment `{name}`"));
         owners.entry(&env.monitoring_namespace).or_default().push(Owner {
             role: format!("the monitoring namespace of environment `{name}`"),
-            target,
+            target: Some(target),
             path: vec!["environments", name, "monitoring_namespace"],
             shareable: false,
         });
@@ -65,16 +82,17 @@ pub(super) fn check(c: &mut Checker) {
         // namespace.
         owners.entry(&instance.namespace).or_default().push(Owner {
             role: format!("the namespace of storage instance `{name}`"),
-            target: &instance.target,
+            target: Some(&instance.target),
             path: vec!["storage", name, "namespace"],
             shareable: true,
         });
     }
     for (name, ns) in &p.namespaces {
+        // An unknown environment has no target; `routing` reports it.
         let target = p.environments.get(&ns.environment).map(|e| e.target(&ns.environment));
         owners.entry(name).or_default().push(Owner {
             role: "a managed namespace".to_string(),
-            target: target.unwrap_or(""),
+            target,
             path: vec!["namespaces", name],
             shareable: false,
         });
@@ -84,17 +102,16 @@ pub(super) fn check(c: &mut Checker) {
             continue;
         }
         let targets: Vec<&str> = {
-            let mut t: Vec<&str> = claims.iter().map(|o| o.target).filter(|t| !t.is_empty()).collect();
+            let mut t: Vec<&str> = claims.iter().filter_map(|o| o.target).collect();
             t.sort();
             t.dedup();
             t
         };
         let exclusive = claims.iter().any(|o| !o.shareable);
-        if targets.len() > 1 || exclusive {
+        if let (true, Some(last)) = (targets.len() > 1 || exclusive, claims.last()) {
             let roles: Vec<String> = claims.iter().map(|o| o.role.clone()).collect();
-            let last = claims.last().map(|o| o.path.clone()).unwrap_or_default();
             c.error(
-                &last,
+                &last.path,
                 format!("namespace `{namespace}` is claimed twice: {}", roles.join(" and ")),
                 "give each environment, managed namespace and target its own namespace",
             );
@@ -104,7 +121,8 @@ pub(super) fn check(c: &mut Checker) {
 
 struct Owner<'a> {
     role: String,
-    target: &'a str,
+    /// The target it renders into; none for a managed namespace of an unknown environment.
+    target: Option<&'a str>,
     path: Vec<&'a str>,
     shareable: bool,
 }

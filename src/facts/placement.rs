@@ -26,6 +26,17 @@ impl Role {
     pub fn owned(self) -> bool {
         matches!(self, Role::Monitoring | Role::Storage | Role::Grafana)
     }
+
+    /// The role in words, for messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            Role::Monitoring => "an environment's monitoring namespace",
+            Role::Storage => "a storage instance's namespace",
+            Role::Grafana => "a Grafana's namespace",
+            Role::Managed => "a managed namespace",
+            Role::Watched => "a namespace a Grafana's dashboard sidecar reads",
+        }
+    }
 }
 
 /// Where a namespace renders.

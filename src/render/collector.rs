@@ -17,7 +17,7 @@ use super::{pod, services, workload, Context, Image, Rendered};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::{loki, mimir, pyroscope, tempo};
 use crate::facts::retention;
-use crate::model::{CollectorStorage, ManagedNamespace, Signals};
+use crate::model::{CollectorStorage, Environment, ManagedNamespace, Signals};
 use crate::names::object::{COLLECTOR, COLLECTOR_SERVICE};
 use crate::names::LOG_SOURCE_LABEL;
 
@@ -43,6 +43,8 @@ const FARO_APP_FIELD: &str = "app_name";
 pub struct Collector<'a> {
     pub namespace: &'a str,
     pub environment: &'a str,
+    /// That environment, looked up once where a missing one is reported.
+    pub env: &'a Environment,
     pub signals: Signals,
     /// Tier of pods without a `log_source` label.
     pub default_tier: &'a str,
@@ -54,10 +56,11 @@ pub struct Collector<'a> {
 
 /// The objects of one managed namespace's collector, and its Alloy config file.
 pub fn render(cx: &Context, ns: &str, namespace: &ManagedNamespace) -> Result<Rendered, Box<Diagnostic>> {
-    let env = &cx.platform.environments[&namespace.environment];
+    let env = cx.environment(&namespace.environment)?;
     let c = Collector {
         namespace: ns,
         environment: &namespace.environment,
+        env,
         signals: namespace.signals(env),
         default_tier: retention::namespace_tier(cx.platform, namespace),
         faro_origins: services::faro_origins(&namespace.services),
@@ -207,7 +210,7 @@ fn network_policy(cx: &Context, c: &Collector, pods: &Labels) -> k8s_openapi::ap
 /// receivers when on. Component reference: grafana/alloy docs/sources/reference/components/.
 pub fn config(cx: &Context, c: &Collector) -> Config {
     let platform = cx.platform;
-    let env = &platform.environments[c.environment];
+    let env = c.env;
     let monitoring = env.monitoring_namespace.as_str();
     let ports = &platform.collector.ports;
     let mut config = Config {

@@ -11,7 +11,7 @@ use super::policies::{Flows, Owner};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::facts::addresses::Labels;
 use crate::facts::placement::{self, Place};
-use crate::model::{Platform, Target};
+use crate::model::{Environment, Platform, StorageInstance, Target};
 use crate::pins::Pins;
 
 /// The images obsc runs, by their key in the pins file. A renderer names an image by this enum,
@@ -102,7 +102,7 @@ impl<'a> Context<'a> {
             placement: placement::of_platform(platform),
             flows: Flows::default(),
         };
-        cx.flows = Flows::new(super::flows::of_platform(&cx));
+        cx.flows = Flows::new(super::flows::of_platform(&cx).map_err(|d| Diagnostics(vec![*d]))?);
         Ok(cx)
     }
 
@@ -118,10 +118,31 @@ impl<'a> Context<'a> {
 
     /// The cluster an environment runs on (its DNS and API server). The checker proved that
     /// every environment's target is declared.
-    pub fn target_of_environment(&self, environment: &str) -> &Target {
-        let env = &self.platform.environments[environment];
-        &self.platform.targets[env.target(environment)]
+    pub fn target_of_environment(&self, environment: &str) -> Result<&'a Target, Box<Diagnostic>> {
+        let env = proven(&self.platform.environments, environment, "environment")?;
+        proven(&self.platform.targets, env.target(environment), "target")
     }
+
+    /// The environment named `name` (a namespace's, a Grafana's): the checker proved it exists.
+    pub fn environment(&self, name: &str) -> Result<&'a Environment, Box<Diagnostic>> {
+        proven(&self.platform.environments, name, "environment")
+    }
+
+    /// The storage instance named `name` (an environment's): the checker proved it exists.
+    pub fn storage(&self, name: &str) -> Result<&'a StorageInstance, Box<Diagnostic>> {
+        proven(&self.platform.storage, name, "storage instance")
+    }
+
+    /// The target named `name` (a storage instance's, a Grafana's): the checker proved it exists.
+    pub fn target(&self, name: &str) -> Result<&'a Target, Box<Diagnostic>> {
+        proven(&self.platform.targets, name, "target")
+    }
+}
+
+/// The entry `key` of one of the platform's maps, which a reference elsewhere names and the
+/// checker proved exists: a missing one is a bug in obsc, reported as such rather than a panic.
+pub fn proven<'m, V>(map: &'m BTreeMap<String, V>, key: &str, what: &str) -> Result<&'m V, Box<Diagnostic>> {
+    map.get(key).ok_or_else(|| bug(format!("{what} `{key}` is named but not defined, and the checker let it pass")))
 }
 
 /// The hex SHA-256 of a text: config hashes (pods roll when their config changes) and the

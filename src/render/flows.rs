@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use super::grafana::network::{INGRESS_NGINX_NAMESPACE, OPENSHIFT_INGRESS_LABEL};
 use super::peers::{self, Dial};
 use super::Context;
+use crate::diag::Diagnostic;
 use crate::facts::addresses::{collector, grafana, loki, mimir, seaweedfs, tempo, Labels};
 use crate::facts::datasources::{backends_of, served_environments};
 use crate::model::{self, Target, Tenancy};
@@ -41,13 +42,14 @@ impl Table {
     }
 }
 
-/// Every flow of the platform.
-pub fn of_platform(cx: &Context) -> Vec<Flow> {
+/// Every flow of the platform. Every name it follows (a namespace's environment, an
+/// environment's storage and target) was proven by the checker; a missing one is a bug.
+pub fn of_platform(cx: &Context) -> Result<Vec<Flow>, Box<Diagnostic>> {
     let p = cx.platform;
     let mut t = Table(Vec::new());
 
     for (ns_name, ns) in &p.namespaces {
-        let Some(env) = p.environments.get(&ns.environment) else { continue };
+        let env = cx.environment(&ns.environment)?;
         let signals = ns.signals(env);
         let me = Endpoint::pods(ns_name, &collector::pods());
         let apps = Endpoint::pods(ns_name, &Labels::new());
@@ -68,13 +70,13 @@ pub fn of_platform(cx: &Context) -> Vec<Flow> {
                 );
             }
         }
-        t.cluster_services(&me, cx.target_of_environment(&ns.environment), true, "the collector");
+        t.cluster_services(&me, cx.target_of_environment(&ns.environment)?, true, "the collector");
     }
 
     for (env_name, env) in &p.environments {
         let mon = env.monitoring_namespace.as_str();
-        let target = cx.target_of_environment(env_name);
-        let storage = &p.storage[&env.storage];
+        let target = cx.target_of_environment(env_name)?;
+        let storage = cx.storage(&env.storage)?;
         let s3 = Endpoint::pods(&storage.namespace, &seaweedfs::s3_pods(&env.storage, storage));
         let ring = Endpoint::pods(mon, &loki::ring(env_name));
         for port in [loki::HTTP_PORT, loki::GRPC_PORT, loki::MEMBERLIST_PORT] {
@@ -102,7 +104,7 @@ pub fn of_platform(cx: &Context) -> Vec<Flow> {
     }
 
     for (name, g) in &p.grafana {
-        let Some(target) = p.targets.get(&g.target) else { continue };
+        let target = cx.target(&g.target)?;
         let me = Endpoint::pods(&g.namespace, &grafana::pods(name));
         for (env_name, env) in served_environments(p, g) {
             for backend in backends_of(env) {
@@ -145,7 +147,7 @@ pub fn of_platform(cx: &Context) -> Vec<Flow> {
 
     for (name, storage) in &p.storage {
         let ns = storage.namespace.as_str();
-        let Some(target) = p.targets.get(&storage.target) else { continue };
+        let target = cx.target(&storage.target)?;
         let role = |r: &str| Endpoint::pods(ns, &seaweedfs::role_pods(name, r));
         let grpc = |port: u16| [port, port + seaweedfs::GRPC_OFFSET];
         let job = role("buckets");
@@ -180,5 +182,5 @@ pub fn of_platform(cx: &Context) -> Vec<Flow> {
     }
     t.0.sort();
     t.0.dedup();
-    t.0
+    Ok(t.0)
 }

@@ -185,7 +185,7 @@ struct RulerStorage {
 
 fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String, Box<Diagnostic>> {
     let ns = env.monitoring_namespace.as_str();
-    let storage = &cx.platform.storage[&env.storage];
+    let storage = cx.storage(&env.storage)?;
     let s3 = |bucket: String| S3 {
         endpoint: seaweedfs::s3_endpoint(&env.storage, &storage.namespace),
         bucketnames: bucket,

@@ -165,7 +165,7 @@ struct Limits {
 }
 
 fn config_text(cx: &Context, env_name: &str, env: &Environment, mimir: &Mimir) -> Result<String, Box<Diagnostic>> {
-    let storage = &cx.platform.storage[&env.storage];
+    let storage = cx.storage(&env.storage)?;
     let bucket = |purpose: Purpose| BucketName { bucket_name: buckets::name(Backend::Mimir, env_name, purpose) };
     let rf = || ReplicationFactor { replication_factor: mimir.replication_factor };
     let config = Config {

@@ -119,12 +119,10 @@ fn rules<'a>(
     let mut by_ports: BTreeMap<Ports, Vec<NetworkPolicyPeer>> = BTreeMap::new();
     for (other, (namespaces, ports)) in by_other {
         let peer = match other {
-            Other::Block(cidr) => {
-                NetworkPolicyPeer {
-                    ip_block: Some(IPBlock { cidr: cidr.to_string(), except: None }),
-                    ..NetworkPolicyPeer::default()
-                }
-            }
+            Other::Block(cidr) => NetworkPolicyPeer {
+                ip_block: Some(IPBlock { cidr: cidr.to_string(), except: None }),
+                ..NetworkPolicyPeer::default()
+            },
             Other::Pods { namespace_labels, pods } => {
                 let selector = (!pods.is_empty()).then_some(pods);
                 if !namespace_labels.is_empty() {
@@ -134,13 +132,12 @@ fn rules<'a>(
                         pod_selector: Some(selector.map(meta::match_labels).unwrap_or_default()),
                         ..NetworkPolicyPeer::default()
                     }
-                } else if namespaces.len() == 1 && namespaces.contains(own_namespace) {
-                    network::same_namespace(selector)
-                } else if namespaces.len() == 1 {
-                    network::in_namespace(namespaces.iter().next().copied().unwrap_or_default(), selector)
                 } else {
-                    let names: Vec<&str> = namespaces.into_iter().collect();
-                    network::in_namespaces(&names, selector)
+                    match namespaces.into_iter().collect::<Vec<&str>>().as_slice() {
+                        [only] if *only == own_namespace => network::same_namespace(selector),
+                        [only] => network::in_namespace(only, selector),
+                        names => network::in_namespaces(names, selector),
+                    }
                 }
             }
         };

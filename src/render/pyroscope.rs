@@ -78,7 +78,7 @@ impl From<BucketAddressing> for BucketLookup {
 }
 
 fn config_text(cx: &Context, env_name: &str, env: &Environment) -> Result<String, Box<Diagnostic>> {
-    let storage = &cx.platform.storage[&env.storage];
+    let storage = cx.storage(&env.storage)?;
     let config = Config {
         server: Server { http_listen_port: HTTP_PORT },
         storage: Storage {

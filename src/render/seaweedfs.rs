@@ -259,7 +259,7 @@ pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Result<Ren
 
     let served: Vec<Bucket> = buckets::of_platform(cx.platform).into_iter().filter(|b| b.storage == name).collect();
     objects.push(bucket_job(cx, name, storage, &masters, &served));
-    for policy in policies(cx, name, storage) {
+    for policy in policies(cx, name, storage)? {
         objects.push(policy);
     }
     Ok(objects)
@@ -433,15 +433,16 @@ fn bucket_job(cx: &Context, name: &str, storage: &StorageInstance, masters: &[St
     let names: Vec<&str> = served.iter().map(|b| b.name.as_str()).collect();
     let list = names.join(" ");
     let image = cx.image(Image::Seaweedfs);
-    let env = vec![
-        workload::env("MASTERS", &masters.join(",")),
-        workload::env("BUCKETS", &list),
-        workload::env("WAIT_SECONDS", &WAIT_SECONDS.to_string()),
-        workload::env("SHELL_SECONDS", &SHELL_SECONDS.to_string()),
+    let variables = [
+        ("MASTERS", masters.join(",")),
+        ("BUCKETS", list),
+        ("WAIT_SECONDS", WAIT_SECONDS.to_string()),
+        ("SHELL_SECONDS", SHELL_SECONDS.to_string()),
         // The shell's scratch file; the root filesystem is read-only.
-        workload::env("TMPDIR", "/tmp"),
+        ("TMPDIR", "/tmp".to_string()),
     ];
-    let inputs: Vec<String> = env.iter().map(|e| format!("{}={}", e.name, e.value.as_deref().unwrap_or(""))).collect();
+    let inputs: Vec<String> = variables.iter().map(|(name, value)| format!("{name}={value}")).collect();
+    let env: Vec<_> = variables.iter().map(|(name, value)| workload::env(name, value)).collect();
     let job_name =
         format!("{name}-buckets-{}", &super::sha256(&format!("{}\n{image}\n{CREATE_BUCKETS}", inputs.join("\n")))[..8]);
     let pods = meta::selector("seaweedfs", "buckets", name);
@@ -540,10 +541,10 @@ fn policies(
     cx: &Context,
     name: &str,
     storage: &StorageInstance,
-) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicy> {
+) -> Result<Vec<k8s_openapi::api::networking::v1::NetworkPolicy>, Box<Diagnostic>> {
     let ns = storage.namespace.as_str();
     let instance_pods = instance_pods(name);
-    let target = &cx.platform.targets[&storage.target];
+    let target = cx.target(&storage.target)?;
     let internal = network::policy(
         name,
         ns,
@@ -555,7 +556,7 @@ fn policies(
     let s3_pods = s3_pods(name, storage);
     let ingress =
         if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(S3_PORT)])] };
-    vec![internal, network::ingress_only(&s3_service(name), ns, &s3_pods, ingress)]
+    Ok(vec![internal, network::ingress_only(&s3_service(name), ns, &s3_pods, ingress)])
 }
 
 #[cfg(test)]

@@ -164,7 +164,7 @@ struct GeneratorOverrides {
 }
 
 fn config_text(cx: &Context, env_name: &str, env: &Environment, tempo: &Tempo) -> Result<String, Box<Diagnostic>> {
-    let storage = &cx.platform.storage[&env.storage];
+    let storage = cx.storage(&env.storage)?;
     let generator = env.mimir.is_some().then(|| MetricsGenerator {
         processor: Processor { span_metrics: SpanMetrics { dimensions: vec!["k8s.namespace.name"] } },
         storage: GeneratorStorage {
