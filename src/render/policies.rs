@@ -43,31 +43,44 @@ enum Other<'a> {
 /// The ports of a rule.
 type Ports = BTreeSet<(Protocol, u16)>;
 
-/// The flow table, indexed by each end.
+/// The flow table, indexed by each end: the flows' positions sorted by the end, so a lookup is
+/// a binary search and the index holds no copy of an endpoint (copies of every endpoint's
+/// labels were a good part of a large platform's memory).
 #[derive(Debug, Default)]
 pub struct Flows {
     pub all: Vec<Flow>,
-    into: BTreeMap<Endpoint, Vec<usize>>,
-    out_of: BTreeMap<Endpoint, Vec<usize>>,
+    /// Positions in `all`, by `to` (stable: table order among equal ends).
+    into: Vec<usize>,
+    /// Positions in `all`, by `from`.
+    out_of: Vec<usize>,
 }
 
 impl Flows {
     pub fn new(all: Vec<Flow>) -> Flows {
-        let mut into: BTreeMap<Endpoint, Vec<usize>> = BTreeMap::new();
-        let mut out_of: BTreeMap<Endpoint, Vec<usize>> = BTreeMap::new();
-        for (i, f) in all.iter().enumerate() {
-            into.entry(f.to.clone()).or_default().push(i);
-            out_of.entry(f.from.clone()).or_default().push(i);
-        }
+        let mut into: Vec<usize> = (0..all.len()).collect();
+        into.sort_by(|&a, &b| all[a].to.cmp(&all[b].to));
+        let mut out_of: Vec<usize> = (0..all.len()).collect();
+        out_of.sort_by(|&a, &b| all[a].from.cmp(&all[b].from));
         Flows { all, into, out_of }
     }
 
-    fn into(&self, e: &Endpoint) -> impl Iterator<Item = &Flow> {
-        self.into.get(e).into_iter().flatten().map(|&i| &self.all[i])
+    fn into<'s>(&'s self, e: &'s Endpoint) -> impl Iterator<Item = &'s Flow> {
+        Self::ending(&self.all, &self.into, e, |f| &f.to)
     }
 
-    fn out_of(&self, e: &Endpoint) -> impl Iterator<Item = &Flow> {
-        self.out_of.get(e).into_iter().flatten().map(|&i| &self.all[i])
+    fn out_of<'s>(&'s self, e: &'s Endpoint) -> impl Iterator<Item = &'s Flow> {
+        Self::ending(&self.all, &self.out_of, e, |f| &f.from)
+    }
+
+    /// The flows whose `end` is `e`, in table order.
+    fn ending<'s>(
+        all: &'s [Flow],
+        index: &'s [usize],
+        e: &'s Endpoint,
+        end: fn(&Flow) -> &Endpoint,
+    ) -> impl Iterator<Item = &'s Flow> {
+        let start = index.partition_point(|&i| end(&all[i]) < e);
+        index[start..].iter().map(move |&i| &all[i]).take_while(move |f| end(f) == e)
     }
 }
 
