@@ -422,6 +422,27 @@ mod tests {
     }
 
     #[test]
+    fn projected_config_maps_must_exist_show_distinct_paths_and_are_read_as_provisioning() {
+        let a = config_map("ds-a", json!({ "a.yaml": "url: x\n", "same.yaml": "1" }));
+        let b = config_map("ds-b", json!({ "b.yaml": "token: ${UNSET}\n", "same.yaml": "2" }));
+        let d = deployment(json!({ "containers": [{ "name": "grafana",
+            "volumeMounts": [{ "name": "datasources", "mountPath": "/etc/grafana/provisioning/datasources" }] }],
+            "volumes": [{ "name": "datasources", "projected": { "sources": [
+                { "configMap": { "name": "ds-a" } }, { "configMap": { "name": "ds-b" } }, { "configMap": { "name": "ds-gone" } }
+            ] } }] }));
+        let mut found = problems(&[a, b, d]);
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                "container `grafana` expands ${UNSET} in `/etc/grafana/provisioning/datasources/b.yaml`, but its env does not set UNSET",
+                "volume `datasources` mounts ConfigMap `ds-gone` is not in the plan",
+                "volume `datasources` shows `same.yaml` from ConfigMap `ds-a` and from ConfigMap `ds-b`",
+            ]
+        );
+    }
+
+    #[test]
     fn config_maps_and_keys_must_exist() {
         let cm = config_map("present", json!({ "a": "1" }));
         let d = deployment(json!({ "containers": [{ "name": "c", "env": [

@@ -416,3 +416,50 @@ fn ingress(ns: &str, labels: &Labels, host: &str) -> Ingress {
         ..Ingress::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped platform's shared Grafana: its datasources by file and its generated dashboards.
+    fn shipped() -> (Platform, String) {
+        let loaded =
+            crate::load::load(std::path::Path::new("environments/platform.ncl")).expect("the shipped platform");
+        let name = loaded.platform.grafana.keys().find(|n| loaded.platform.grafana[*n].thanos.is_some()).cloned();
+        (loaded.platform, name.expect("a Grafana with Thanos"))
+    }
+
+    #[test]
+    fn a_datasource_variable_must_find_a_datasource_for_every_namespace() {
+        let (platform, name) = shipped();
+        let g = &platform.grafana[&name];
+        let mut provisioned = datasources::of_grafana(&platform, g, true);
+        let generated = dashboards::generated(&platform, g);
+        assert!(links_resolve(&platform, &name, &provisioned, &generated).is_ok());
+        // Without one namespace's Thanos datasource, the overview's `$thanos` finds nothing there.
+        for list in provisioned.values_mut() {
+            list.retain(|d| d.name.0 != "Thanos orders-prod");
+        }
+        let e = links_resolve(&platform, &name, &provisioned, &generated).unwrap_err();
+        assert!(
+            e.message.contains("`Thanos orders-prod` through `$thanos` for namespace `orders-prod`"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_panel_must_name_a_provisioned_datasource_of_its_type() {
+        let (platform, name) = shipped();
+        let g = &platform.grafana[&name];
+        let provisioned = datasources::of_grafana(&platform, g, true);
+        let mut generated = dashboards::generated(&platform, g);
+        generated[0].panels[0].datasource.kind = "loki";
+        let e = links_resolve(&platform, &name, &provisioned, &generated).unwrap_err();
+        assert!(e.message.contains("(a prometheus datasource) as loki"), "{}", e.message);
+        let mut generated = dashboards::generated(&platform, g);
+        generated[0].panels[1].datasource.uid = Uid::Provisioned("loki-nowhere".to_string());
+        let e = links_resolve(&platform, &name, &provisioned, &generated).unwrap_err();
+        assert!(e.message.contains("names datasource `loki-nowhere`, which is not provisioned"), "{}", e.message);
+    }
+}
