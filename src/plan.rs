@@ -3,6 +3,7 @@
 //! Renderers produce [`Object`]s; the emitter turns them into bytes. Nothing in between is YAML.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -251,8 +252,10 @@ pub struct Plan {
 /// dials, whom, on which port, and why. The NetworkPolicies must allow each at both ends.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Flow {
-    pub from: Endpoint,
-    pub to: Endpoint,
+    /// Shared: one endpoint is an end of many flows (every collector dials the same
+    /// distributors), and a copy of its labels per flow was a large platform's biggest table.
+    pub from: Arc<Endpoint>,
+    pub to: Arc<Endpoint>,
     pub port: u16,
     pub protocol: Protocol,
     /// What dials, in a few words (`collector pushes logs`).

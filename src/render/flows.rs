@@ -6,6 +6,7 @@
 //! PostgreSQL, Redis, Keycloak) are listed here too: `obsc flows` shows them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::grafana::network::{INGRESS_NGINX_NAMESPACE, OPENSHIFT_INGRESS_LABEL};
 use super::peers::{self, Dial};
@@ -19,18 +20,36 @@ use crate::plan::{Endpoint, Flow, Protocol};
 
 struct Table(Vec<Flow>);
 
+/// An end as the table takes it: a one-off endpoint (copied in once), or one already shared by
+/// many flows (the collector of a namespace, a backend's distributors), which is not copied.
+trait End {
+    fn share(&self) -> Arc<Endpoint>;
+}
+
+impl End for Endpoint {
+    fn share(&self) -> Arc<Endpoint> {
+        Arc::new(self.clone())
+    }
+}
+
+impl End for Arc<Endpoint> {
+    fn share(&self) -> Arc<Endpoint> {
+        Arc::clone(self)
+    }
+}
+
 impl Table {
-    fn add(&mut self, from: &Endpoint, to: &Endpoint, port: u16, why: &str) {
+    fn add(&mut self, from: &impl End, to: &impl End, port: u16, why: &str) {
         self.add_with(from, to, port, Protocol::Tcp, why);
     }
 
-    fn add_with(&mut self, from: &Endpoint, to: &Endpoint, port: u16, protocol: Protocol, why: &str) {
-        self.0.push(Flow { from: from.clone(), to: to.clone(), port, protocol, why: why.to_string() });
+    fn add_with(&mut self, from: &impl End, to: &impl End, port: u16, protocol: Protocol, why: &str) {
+        self.0.push(Flow { from: from.share(), to: to.share(), port, protocol, why: why.to_string() });
     }
 
     /// Name resolution and, for pods that read the API, the API server.
-    fn cluster_services(&mut self, from: &Endpoint, target: &Target, api: bool, who: &str) {
-        let dns = Endpoint::pods(&target.cluster_dns.namespace, &Labels::new());
+    fn cluster_services(&mut self, from: &impl End, target: &Target, api: bool, who: &str) {
+        let dns = Arc::new(Endpoint::pods(&target.cluster_dns.namespace, &Labels::new()));
         let port = target.cluster_dns.port;
         self.add_with(from, &dns, port, Protocol::Udp, &format!("{who} resolves names"));
         self.add_with(from, &dns, port, Protocol::Tcp, &format!("{who} resolves names"));
@@ -47,11 +66,13 @@ impl Table {
 pub fn of_platform(cx: &Context) -> Result<Vec<Flow>, Box<Diagnostic>> {
     let p = cx.platform;
     let mut t = Table(Vec::new());
+    // The backends every collector of an environment dials, each one endpoint for them all.
+    let mut shared: BTreeMap<(&str, u16, Labels), Arc<Endpoint>> = BTreeMap::new();
 
     for (ns_name, ns) in &p.namespaces {
         let env = cx.environment(&ns.environment)?;
         let signals = ns.signals(env);
-        let me = Endpoint::pods(ns_name, &collector::pods());
+        let me = Arc::new(Endpoint::pods(ns_name, &collector::pods()));
         let apps = Endpoint::pods(ns_name, &Labels::new());
         for (name, port) in collector::receivers(&signals, &p.collector.ports) {
             t.add(&apps, &me, port, &format!("applications send {name} to their collector"));
@@ -61,10 +82,12 @@ pub fn of_platform(cx: &Context) -> Result<Vec<Flow>, Box<Diagnostic>> {
             if let Some((pods, port)) =
                 ships.then(|| peers::backend_endpoint(&ns.environment, env, signal.backend(), Dial::Push)).flatten()
             {
-                let to = Endpoint::pods(&env.monitoring_namespace, &pods);
+                let to = shared
+                    .entry((env.monitoring_namespace.as_str(), port, pods))
+                    .or_insert_with_key(|(ns, _, pods)| Arc::new(Endpoint::pods(ns, pods)));
                 t.add(
                     &me,
-                    &to,
+                    &*to,
                     port,
                     &format!("the collector ships {} to {}", signal.as_str(), signal.backend().title()),
                 );
@@ -77,13 +100,13 @@ pub fn of_platform(cx: &Context) -> Result<Vec<Flow>, Box<Diagnostic>> {
         let mon = env.monitoring_namespace.as_str();
         let target = cx.target_of_environment(env_name)?;
         let storage = cx.storage(&env.storage)?;
-        let s3 = Endpoint::pods(&storage.namespace, &seaweedfs::s3_pods(&env.storage, storage));
+        let s3 = Arc::new(Endpoint::pods(&storage.namespace, &seaweedfs::s3_pods(&env.storage, storage)));
         let ring = Endpoint::pods(mon, &loki::ring(env_name));
         for port in [loki::HTTP_PORT, loki::GRPC_PORT, loki::MEMBERLIST_PORT] {
             t.add(&ring, &ring, port, "Loki's pods talk among themselves (ring, queries, compactor)");
         }
         for pods in peers::backend_pods(env_name, env) {
-            let backend = Endpoint::pods(mon, &pods);
+            let backend = Arc::new(Endpoint::pods(mon, &pods));
             t.add(&backend, &s3, seaweedfs::S3_PORT, "a backend stores its blocks in S3");
             t.cluster_services(&backend, target, false, "a backend");
         }
@@ -105,7 +128,7 @@ pub fn of_platform(cx: &Context) -> Result<Vec<Flow>, Box<Diagnostic>> {
 
     for (name, g) in &p.grafana {
         let target = cx.target(&g.target)?;
-        let me = Endpoint::pods(&g.namespace, &grafana::pods(name));
+        let me = Arc::new(Endpoint::pods(&g.namespace, &grafana::pods(name)));
         for (env_name, env) in served_environments(p, g) {
             for backend in backends_of(env) {
                 if let Some((pods, port)) = peers::backend_endpoint(env_name, env, backend, Dial::Query) {

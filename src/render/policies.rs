@@ -65,11 +65,11 @@ impl Flows {
     }
 
     fn into<'s>(&'s self, e: &'s Endpoint) -> impl Iterator<Item = &'s Flow> {
-        Self::ending(&self.all, &self.into, e, |f| &f.to)
+        Self::ending(&self.all, &self.into, e, |f| &*f.to)
     }
 
     fn out_of<'s>(&'s self, e: &'s Endpoint) -> impl Iterator<Item = &'s Flow> {
-        Self::ending(&self.all, &self.out_of, e, |f| &f.from)
+        Self::ending(&self.all, &self.out_of, e, |f| &*f.from)
     }
 
     /// The flows whose `end` is `e`, in table order.
@@ -87,8 +87,8 @@ impl Flows {
 /// The policy of one owner from the flow table.
 pub fn derive(owner: &Owner, flows: &Flows) -> NetworkPolicy {
     let me = owner.endpoint();
-    let ingress_flows = flows.into(&me).map(|f| (&f.from, f));
-    let egress_flows = flows.out_of(&me).map(|f| (&f.to, f));
+    let ingress_flows = flows.into(&me).map(|f| (&*f.from, f));
+    let egress_flows = flows.out_of(&me).map(|f| (&*f.to, f));
     let ingress = rules(&owner.namespace, ingress_flows)
         .into_iter()
         .map(|(peers, ports)| NetworkPolicyIngressRule { from: Some(peers), ports: Some(ports) })
