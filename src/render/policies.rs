@@ -181,7 +181,7 @@ mod tests {
     }
 
     fn flow(from: Endpoint, to: Endpoint, port: u16) -> Flow {
-        Flow { from, to, port, protocol: Protocol::Tcp, why: String::new() }
+        Flow { from: from.into(), to: to.into(), port, protocol: Protocol::Tcp, why: String::new() }
     }
 
     #[test]

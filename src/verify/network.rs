@@ -307,7 +307,13 @@ mod tests {
     }
 
     fn flow(from: Endpoint, to: Endpoint, port: u16) -> Flow {
-        Flow { from, to, port, protocol: Protocol::Tcp, why: "grafana reads its database".to_string() }
+        Flow {
+            from: from.into(),
+            to: to.into(),
+            port,
+            protocol: Protocol::Tcp,
+            why: "grafana reads its database".to_string(),
+        }
     }
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
