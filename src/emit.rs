@@ -213,8 +213,9 @@ fn stage(staging: &Path, target: &TargetPlan, sink: &dyn Sink) -> Result<usize, 
         dirs.insert(path.rsplit_once('/').map_or("", |(dir, _)| dir));
     }
     for dir in dirs {
-        let dir = staging.join(dir);
-        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let dir = if dir.is_empty() { staging.to_path_buf() } else { staging.join(dir) };
+        fs::create_dir_all(&dir)
+            .map_err(|e| WriteError::Refused(vec![format!("cannot create `{}`: {e}", dir.display())]))?;
     }
     const WRITERS: usize = 8;
     let chunk = target.objects.len().div_ceil(WRITERS).max(1);

@@ -248,3 +248,36 @@ fn an_output_directory_obsc_did_not_write_is_never_replaced() {
     }
     assert!(out.join("prod/kustomization.yaml").exists());
 }
+
+#[test]
+fn a_read_only_output_directory_fails_cleanly_and_keeps_the_old_output() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert!(obsc(&["build", "prod", "-o", out.to_str().unwrap()]).status.success());
+    let before = emit::read_dir(&out).unwrap();
+    // Readable and enterable by anyone, writable by no one but root.
+    for d in [dir.path(), out.as_path(), &out.join("prod")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    // Root writes anywhere: as root, obsc runs as `nobody` for this (util-linux's setpriv).
+    let root_user = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let mut command = if root_user {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_obsc")]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_obsc"))
+    };
+    let run = command.current_dir(root()).args(["build", "prod", "-o", out.to_str().unwrap()]).output().unwrap();
+    for d in [dir.path(), out.as_path(), &out.join("prod")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Permission denied") && stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(emit::read_dir(&out).unwrap(), before, "the old output is untouched, no staging left");
+}
