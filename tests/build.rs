@@ -249,32 +249,59 @@ fn an_output_directory_obsc_did_not_write_is_never_replaced() {
     assert!(out.join("prod/kustomization.yaml").exists());
 }
 
+/// Copies a directory tree (files and directories only).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn a_read_only_output_directory_fails_cleanly_and_keeps_the_old_output() {
     use std::os::unix::fs::PermissionsExt;
+    // Everything the run needs, in a directory anyone may read: as root, obsc runs as `nobody`
+    // for this (root writes anywhere), and the checkout may sit where `nobody` cannot look.
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    assert!(obsc(&["build", "prod", "-o", out.to_str().unwrap()]).status.success());
-    let before = emit::read_dir(&out).unwrap();
-    // Readable and enterable by anyone, writable by no one but root.
-    for d in [dir.path(), out.as_path(), &out.join("prod")] {
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let project = dir.path().join("project");
+    for part in ["environments", "modules", "dashboards", "nix"] {
+        copy_tree(&root().join(part), &project.join(part));
     }
-    // Root writes anywhere: as root, obsc runs as `nobody` for this (util-linux's setpriv).
+    let bin = dir.path().join("obsc");
+    std::fs::copy(env!("CARGO_BIN_EXE_obsc"), &bin).unwrap();
+    let out = dir.path().join("out");
+    let build = |bin: &std::path::Path, as_nobody: bool| {
+        let mut c = if as_nobody {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(bin);
+            c
+        } else {
+            Command::new(bin)
+        };
+        c.current_dir(&project).args(["build", "prod", "-o", out.to_str().unwrap()]).output().unwrap()
+    };
+    assert!(build(&bin, false).status.success());
+    let before = emit::read_dir(&out).unwrap();
+    // Readable and enterable by anyone; the output writable by no one but root.
+    let set =
+        |path: &std::path::Path, mode: u32| std::fs::set_permissions(path, PermissionsExt::from_mode(mode)).unwrap();
+    set(dir.path(), 0o755);
+    for d in [out.as_path(), &out.join("prod")] {
+        set(d, 0o555);
+    }
     let root_user = std::fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    let mut command = if root_user {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_obsc")]);
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_obsc"))
-    };
-    let run = command.current_dir(root()).args(["build", "prod", "-o", out.to_str().unwrap()]).output().unwrap();
-    for d in [dir.path(), out.as_path(), &out.join("prod")] {
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = build(&bin, root_user);
+    for d in [out.as_path(), &out.join("prod")] {
+        set(d, 0o755);
     }
     let stderr = text(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
