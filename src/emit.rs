@@ -83,6 +83,11 @@ pub enum WriteError {
     Refused(Vec<String>),
 }
 
+/// One reason the output directory could not take the output.
+fn refusal(message: String) -> WriteError {
+    WriteError::Refused(vec![message])
+}
+
 /// What happens to a file's bytes: the disk, or in a test a disk that fails on cue.
 pub trait Sink: Sync {
     fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
@@ -117,7 +122,7 @@ pub fn write_with(
 ) -> Result<Vec<usize>, WriteError> {
     refuse_unsafe(out, project_root, targets).map_err(WriteError::Refused)?;
     let shown = out.display();
-    fs::create_dir_all(out).map_err(|e| WriteError::Refused(vec![format!("cannot create `{shown}`: {e}")]))?;
+    fs::create_dir_all(out).map_err(|e| refusal(format!("cannot create `{shown}`: {e}")))?;
     let pid = std::process::id();
     let staged: Vec<(PathBuf, PathBuf)> =
         targets.iter().map(|(name, _)| (out.join(format!(".{name}.obsc-new-{pid}")), out.join(name))).collect();
@@ -140,7 +145,7 @@ pub fn write_with(
     }
     for (staging, final_dir) in &staged {
         swap(staging, final_dir, pid)
-            .map_err(|e| WriteError::Refused(vec![format!("cannot move `{}` into place: {e}", staging.display())]))?;
+            .map_err(|e| refusal(format!("cannot move `{}` into place: {e}", staging.display())))?;
     }
     Ok(counts)
 }
@@ -198,8 +203,7 @@ fn refuse_unsafe(out: &Path, project_root: &Path, targets: &[(&str, &TargetPlan)
 /// and creations in different directories overlap well), then the kustomization and the
 /// component config files.
 fn stage(staging: &Path, target: &TargetPlan, sink: &dyn Sink) -> Result<usize, WriteError> {
-    let io_error =
-        |path: &Path, e: io::Error| WriteError::Refused(vec![format!("cannot write `{}`: {e}", path.display())]);
+    let io_error = |path: &Path, e: io::Error| refusal(format!("cannot write `{}`: {e}", path.display()));
     if staging.exists() {
         fs::remove_dir_all(staging).map_err(|e| io_error(staging, e))?;
     }
@@ -214,8 +218,7 @@ fn stage(staging: &Path, target: &TargetPlan, sink: &dyn Sink) -> Result<usize, 
     }
     for dir in dirs {
         let dir = if dir.is_empty() { staging.to_path_buf() } else { staging.join(dir) };
-        fs::create_dir_all(&dir)
-            .map_err(|e| WriteError::Refused(vec![format!("cannot create `{}`: {e}", dir.display())]))?;
+        fs::create_dir_all(&dir).map_err(|e| refusal(format!("cannot create `{}`: {e}", dir.display())))?;
     }
     const WRITERS: usize = 8;
     let chunk = target.objects.len().div_ceil(WRITERS).max(1);
@@ -245,9 +248,7 @@ fn stage(staging: &Path, target: &TargetPlan, sink: &dyn Sink) -> Result<usize, 
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| Err(WriteError::Refused(vec!["bug: a writer thread panicked".to_string()])))
-            })
+            .map(|h| h.join().unwrap_or_else(|_| Err(refusal("bug: a writer thread panicked".to_string()))))
             .collect()
     });
     let mut problems = Diagnostics::default();

@@ -53,9 +53,7 @@ impl Graph {
         let mut graph = Graph::default();
         for (env_name, env) in &platform.environments {
             let apps: Vec<Node> = platform
-                .namespaces
-                .iter()
-                .filter(|(_, ns)| &ns.environment == env_name)
+                .namespaces_of(env_name)
                 .map(|(name, _)| Node {
                     id: id(&["ns", name]),
                     label: format!("{name}<br/>collector"),
@@ -83,7 +81,7 @@ impl Graph {
                 label: format!("{} (environment {env_name})", env.monitoring_namespace),
                 nodes: backends,
             });
-            for (ns_name, ns) in platform.namespaces.iter().filter(|(_, ns)| &ns.environment == env_name) {
+            for (ns_name, ns) in platform.namespaces_of(env_name) {
                 let signals = ns.signals(env);
                 for signal in Signal::ALL {
                     if signals.sends(signal) && env.has(signal.backend()) {

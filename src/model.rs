@@ -183,6 +183,16 @@ impl SignalOverrides {
     }
 }
 
+impl Platform {
+    /// The managed namespaces of an environment, in name order.
+    pub fn namespaces_of<'a>(
+        &'a self,
+        environment: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a ManagedNamespace)> + 'a {
+        self.namespaces.iter().filter(move |(_, ns)| ns.environment == environment)
+    }
+}
+
 impl Environment {
     /// Whether this environment runs the backend.
     pub fn has(&self, backend: Backend) -> bool {

@@ -67,7 +67,7 @@ pub fn of_platform(cx: &Context) -> Result<Vec<Flow>, Box<Diagnostic>> {
     let p = cx.platform;
     let mut t = Table(Vec::new());
     // The backends every collector of an environment dials, each one endpoint for them all.
-    let mut shared: BTreeMap<(&str, u16, Labels), Arc<Endpoint>> = BTreeMap::new();
+    let mut shared: BTreeMap<(&str, Labels), Arc<Endpoint>> = BTreeMap::new();
 
     for (ns_name, ns) in &p.namespaces {
         let env = cx.environment(&ns.environment)?;
@@ -83,8 +83,8 @@ pub fn of_platform(cx: &Context) -> Result<Vec<Flow>, Box<Diagnostic>> {
                 ships.then(|| peers::backend_endpoint(&ns.environment, env, signal.backend(), Dial::Push)).flatten()
             {
                 let to = shared
-                    .entry((env.monitoring_namespace.as_str(), port, pods))
-                    .or_insert_with_key(|(ns, _, pods)| Arc::new(Endpoint::pods(ns, pods)));
+                    .entry((env.monitoring_namespace.as_str(), pods))
+                    .or_insert_with_key(|(ns, pods)| Arc::new(Endpoint::pods(ns, pods)));
                 t.add(
                     &me,
                     &*to,

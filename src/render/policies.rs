@@ -32,8 +32,8 @@ impl Owner {
 }
 
 /// Who is on the other side of a rule, before it becomes a peer: pods by their labels in a set
-/// of namespaces (by name, or by namespace labels), or an address block.
-/// Borrowed from the flow table: a backend's policy groups thousands of collector flows.
+/// of namespaces (by name, or by namespace labels), or an address block. Borrowed from the flow
+/// table: a backend's policy groups thousands of collector flows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Other<'a> {
     Pods { namespace_labels: &'a BTreeMap<String, String>, pods: &'a Labels },

@@ -286,6 +286,8 @@ fn links_resolve(
         }
     }
     for board in generated {
+        // A variable's choices are checked once, however many panels and queries use it.
+        let mut swept = std::collections::BTreeSet::new();
         let refuse =
             |what: String| Err(bug(format!("generated dashboard `{}` of Grafana `{name}` {what}", board.name)));
         for r in board.datasource_refs() {
@@ -307,7 +309,10 @@ fn links_resolve(
                     if v.plugin != r.kind {
                         return refuse(format!("uses `${var}` (a {} datasource) as {}", v.plugin, r.kind));
                     }
-                    for ns in namespaces_of(platform, &board.environment) {
+                    if !swept.insert(*var) {
+                        continue;
+                    }
+                    for (ns, _) in platform.namespaces_of(&board.environment) {
                         let wanted = v.selects(ns);
                         if names.get(wanted.as_str()) != Some(&v.plugin) {
                             return refuse(format!(
@@ -321,11 +326,6 @@ fn links_resolve(
         }
     }
     Ok(())
-}
-
-/// The managed namespaces of an environment.
-fn namespaces_of<'a>(platform: &'a Platform, environment: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    platform.namespaces.iter().filter(move |(_, ns)| ns.environment == environment).map(|(n, _)| n.as_str())
 }
 
 fn alerting_service(ns: &str, labels: &Labels) -> Service {
