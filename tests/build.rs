@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{obsc, root, text};
+use common::{copy_tree, obsc, root, text};
 use obsc::emit;
 
 #[test]
@@ -247,20 +247,6 @@ fn an_output_directory_obsc_did_not_write_is_never_replaced() {
         assert!(run.status.success(), "{}", text(&run.stderr));
     }
     assert!(out.join("prod/kustomization.yaml").exists());
-}
-
-/// Copies a directory tree (files and directories only).
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]

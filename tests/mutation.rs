@@ -17,13 +17,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use common::{root, text};
+use common::{copy_tree, root, text};
 
 /// Cases run by default: 5 s of a debug build on two idle cores, 13 s on busy ones.
 const DEFAULT_CASES: usize = 150;
@@ -276,24 +276,11 @@ fn mutable_files() -> Vec<String> {
     files
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A copy of what `obsc check` reads: the topology, the dashboards and the pins.
 fn project_copy() -> tempfile::TempDir {
     let dir = tempfile::Builder::new().prefix("mutation-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     for sub in ["environments", "modules", "dashboards"] {
-        copy_dir(&root().join(sub), &dir.path().join(sub));
+        copy_tree(&root().join(sub), &dir.path().join(sub));
     }
     std::fs::create_dir_all(dir.path().join("nix")).unwrap();
     std::fs::copy(root().join("nix/pins.nix"), dir.path().join("nix/pins.nix")).unwrap();
