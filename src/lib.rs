@@ -1,7 +1,8 @@
 //! obsc compiles an observability topology written in Nickel into reproducible Kubernetes YAML,
 //! one directory per target. See ARCHITECTURE.md for the map.
 //!
-//! The stages depend one way: [`load`] -> [`model`] -> [`check`] -> [`render`] -> [`emit`].
+//! The stages depend one way: [`load`] -> [`model`] -> [`check`] -> [`render`] -> [`verify`] ->
+//! [`emit`]; [`pipeline`] runs render and verify a part at a time.
 
 pub mod buckets;
 pub mod check;
@@ -17,6 +18,7 @@ pub mod names;
 pub mod nixdata;
 pub mod period;
 pub mod pins;
+pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod secrets;
@@ -29,7 +31,7 @@ use diag::Diagnostics;
 use load::Loaded;
 use plan::Plan;
 
-/// A platform that passed every check, and its plan.
+/// A platform that passed every check, and its whole plan.
 #[derive(Debug)]
 pub struct Compiled {
     pub loaded: Loaded,
@@ -41,9 +43,18 @@ pub struct Compiled {
     pub warnings: Diagnostics,
 }
 
-/// Loads, checks and renders the platform. On failure, every problem found is returned at once
-/// (a Nickel evaluation error stops evaluation, so it comes alone).
-pub fn compile(platform: &Path, pins_file: &Path) -> Result<Compiled, Diagnostics> {
+/// A platform that passed every check, before it is rendered.
+#[derive(Debug)]
+pub struct Checked {
+    pub loaded: Loaded,
+    pub dashboards: dashboards::Files,
+    pub pins: pins::Pins,
+    pub warnings: Diagnostics,
+}
+
+/// Loads and checks the platform. On failure, every problem found is returned at once (a
+/// Nickel evaluation error stops evaluation, so it comes alone).
+pub fn check(platform: &Path, pins_file: &Path) -> Result<Checked, Diagnostics> {
     let loaded = load::load(platform);
     let pins = pins::Pins::read(pins_file);
     let (loaded, pins) = match (loaded, pins) {
@@ -61,7 +72,26 @@ pub fn compile(platform: &Path, pins_file: &Path) -> Result<Compiled, Diagnostic
     if found.has_errors() {
         return Err(found);
     }
-    let plan = render::render(&loaded.platform, &pins, &dashboards)?;
-    verify::plan(&plan, &secrets::known(&loaded.platform))?;
-    Ok(Compiled { loaded, dashboards, pins, plan, warnings: found })
+    Ok(Checked { loaded, dashboards, pins, warnings: found })
+}
+
+impl Checked {
+    /// Renders and verifies the plan part by part into `receiver` (see [`pipeline`]); returns
+    /// the core of the plan.
+    pub fn stream(&self, receiver: &dyn pipeline::Receiver) -> Result<Plan, pipeline::Failure> {
+        pipeline::run(&self.loaded.platform, &self.pins, &self.dashboards, receiver, pipeline::PART)
+    }
+}
+
+/// Loads, checks, renders and verifies the platform, and returns the whole plan. On failure,
+/// every problem found is returned at once.
+pub fn compile(platform: &Path, pins_file: &Path) -> Result<Compiled, Diagnostics> {
+    let checked = check(platform, pins_file)?;
+    let parts = pipeline::Collect::default();
+    let core = checked.stream(&parts).map_err(|f| match f {
+        pipeline::Failure::Invalid(d) => d,
+        pipeline::Failure::Stopped => Diagnostics(vec![diag::Diagnostic::error("bug: collecting the plan stopped")]),
+    })?;
+    let Checked { loaded, dashboards, pins, warnings } = checked;
+    Ok(Compiled { loaded, dashboards, pins, plan: parts.into_plan(core), warnings })
 }

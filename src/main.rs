@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 
 use obsc::diag::Diagnostics;
-use obsc::{diff, emit, load, pins, Compiled};
+use obsc::{diff, emit, load, pins, pipeline, Checked, Compiled};
 
 /// Output that never panics: a closed pipe (`obsc pins | head`) just ends the output.
 macro_rules! say {
@@ -239,55 +239,100 @@ fn compile(cli: &Cli) -> Result<&'static Compiled, Failure> {
     COMPILING.store(true, Ordering::SeqCst);
     let compiled = obsc::compile(&cli.platform, &cli.pins);
     COMPILING.store(false, Ordering::SeqCst);
-    let compiled: &'static Compiled = Box::leak(Box::new(compiled.map_err(Failure::Invalid)?));
-    // Warnings are about the topology: `check` and `build` report them, the commands that only
-    // read the compiled platform stay quiet.
-    if matches!(cli.command, Command::Check | Command::Build { .. }) {
-        for w in compiled.warnings.warnings() {
-            complain!("{}", w.render());
-        }
+    Ok(Box::leak(Box::new(compiled.map_err(Failure::Invalid)?)))
+}
+
+/// The checked platform, for the commands that stream its plan (`check`, `build`). The limits on evaluation time and memory hold until here; rendering in parts
+/// is bounded by the checked platform, and may be writing the staging directories, which a
+/// stop at a limit would leave behind.
+fn checked(cli: &Cli) -> Result<&'static Checked, Failure> {
+    COMPILING.store(true, Ordering::SeqCst);
+    let checked = obsc::check(&cli.platform, &cli.pins);
+    COMPILING.store(false, Ordering::SeqCst);
+    Ok(Box::leak(Box::new(checked.map_err(Failure::Invalid)?)))
+}
+
+/// `check` and `build` report the warnings about the topology, once its plan is proved; the
+/// commands that only read the compiled platform stay quiet.
+fn warn(warnings: &Diagnostics) {
+    for w in warnings.warnings() {
+        complain!("{}", w.render());
     }
-    Ok(compiled)
+}
+
+/// A streamed plan that failed: collecting or counting never stops, so only a plan problem can.
+fn streaming(f: pipeline::Failure) -> Failure {
+    match f {
+        pipeline::Failure::Invalid(d) => Failure::Invalid(d),
+        pipeline::Failure::Stopped => Failure::Trouble("bug: the plan's receiver stopped".to_string()),
+    }
+}
+
+/// Why a build wrote nothing, as the command reports it.
+fn unwritten(e: emit::WriteError, out: &Path) -> Failure {
+    match e {
+        emit::WriteError::Invalid(d) => Failure::Invalid(d),
+        emit::WriteError::Refused(problems) => Failure::Trouble(format!(
+            "{}\nnothing was written: `{}` is as it was",
+            problems.join("\nerror: "),
+            out.display()
+        )),
+    }
 }
 
 fn run(cli: &Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Check => {
-            let compiled = compile(cli)?;
-            let p = &compiled.loaded.platform;
-            let objects: usize = compiled.plan.targets.values().map(|t| t.objects.len()).sum();
+            let checked = checked(cli)?;
+            let count = pipeline::Count::default();
+            let core = checked.stream(&count).map_err(streaming)?;
+            std::mem::forget(core);
+            warn(&checked.warnings);
+            let p = &checked.loaded.platform;
             say!(
-                "ok: {} environments, {} managed namespaces, {} targets, {objects} objects",
+                "ok: {} environments, {} managed namespaces, {} targets, {} objects",
                 p.environments.len(),
                 p.namespaces.len(),
-                compiled.plan.targets.len()
+                p.targets.len(),
+                count.0.into_inner()
             );
             Ok(0)
         }
-        Command::Build { targets, all, out, check } => {
+        Command::Build { targets, all, out, check: true } => {
             let compiled = compile(cli)?;
-            let chosen = choose_targets(compiled, targets, *all)?;
-            if *check {
-                let mut rendered = BTreeMap::new();
-                for name in &chosen {
-                    let files = emit::files(&compiled.plan.targets[name]).map_err(Failure::Invalid)?;
-                    rendered.insert(name.clone(), files);
-                }
-                return check_render(cli, compiled, out, &rendered);
+            warn(&compiled.warnings);
+            let chosen = choose_targets(&compiled.loaded.platform, targets, *all)?;
+            let mut rendered = BTreeMap::new();
+            for name in &chosen {
+                let files = emit::files(&compiled.plan.targets[name]).map_err(Failure::Invalid)?;
+                rendered.insert(name.clone(), files);
             }
-            let plans: Vec<(&str, &obsc::plan::TargetPlan)> =
-                chosen.iter().map(|name| (name.as_str(), &compiled.plan.targets[name])).collect();
+            check_render(cli, compiled, out, &rendered)
+        }
+        Command::Build { targets, all, out, check: false } => {
+            let checked = checked(cli)?;
+            let chosen = choose_targets(&checked.loaded.platform, targets, *all)?;
+            let names: Vec<&str> = chosen.iter().map(String::as_str).collect();
             let root = obsc::dashboards::project_root(&cli.platform);
-            let counts = emit::write(out, &root, &plans).map_err(|e| match e {
-                emit::WriteError::Invalid(d) => Failure::Invalid(d),
-                emit::WriteError::Refused(problems) => Failure::Trouble(format!(
-                    "{}\nnothing was written: `{}` is as it was",
-                    problems.join("\nerror: "),
-                    out.display()
-                )),
-            })?;
-            for (name, count) in chosen.iter().zip(counts) {
-                say!("{}: {count} files", Path::new(out).join(name).display());
+            // The output directory is refused before any work; each verified part is written
+            // into the staging directories as it comes; dropped on a failure, they go.
+            let staging = emit::Staging::open(out, &root, &names, &emit::Disk).map_err(|e| unwritten(e, out))?;
+            match checked.stream(&staging) {
+                Ok(core) => {
+                    std::mem::forget(core);
+                    warn(&checked.warnings);
+                }
+                Err(pipeline::Failure::Invalid(d)) => return Err(Failure::Invalid(d)),
+                Err(pipeline::Failure::Stopped) => {
+                    let e = staging.failure().unwrap_or_else(|| {
+                        emit::WriteError::Refused(vec!["bug: the build stopped without a reason".to_string()])
+                    });
+                    return Err(unwritten(e, out));
+                }
+            }
+            let counts = staging.commit().map_err(|e| unwritten(e, out))?;
+            for name in &chosen {
+                say!("{}: {} files", Path::new(out).join(name).display(), counts.get(name).unwrap_or(&0));
             }
             Ok(0)
         }
@@ -297,7 +342,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 Failure::Invalid(d) => Failure::Error(d),
                 other => other,
             })?;
-            let chosen = choose_targets(compiled, std::slice::from_ref(target), false)?;
+            let chosen = choose_targets(&compiled.loaded.platform, std::slice::from_ref(target), false)?;
             let objects = &compiled.plan.targets[&chosen[0]].objects;
             if !against.is_dir() {
                 return Err(Failure::Trouble(format!("`{}` is not a directory", against.display())));
@@ -323,7 +368,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         }
         Command::Secrets { target } => {
             let compiled = compile(cli)?;
-            let chosen = choose_targets(compiled, std::slice::from_ref(target), false)?;
+            let chosen = choose_targets(&compiled.loaded.platform, std::slice::from_ref(target), false)?;
             let known = obsc::secrets::known(&compiled.loaded.platform);
             let expected = obsc::secrets::inventory(&compiled.plan.targets[&chosen[0]].objects, &known);
             if expected.is_empty() {
@@ -363,7 +408,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         }
         Command::OwnerPolicies { target } => {
             let compiled = compile(cli)?;
-            let chosen = choose_targets(compiled, std::slice::from_ref(target), false)?;
+            let chosen = choose_targets(&compiled.loaded.platform, std::slice::from_ref(target), false)?;
             let needed = obsc::render::grafana::network::owner_policies(&compiled.loaded.platform, &chosen[0]);
             if needed.is_empty() {
                 say!("# target `{target}` needs no policy from the owners of other namespaces");
@@ -487,8 +532,8 @@ fn use_color(cli: &Cli) -> bool {
     }
 }
 
-fn choose_targets(compiled: &Compiled, targets: &[String], all: bool) -> Result<Vec<String>, Failure> {
-    let known: Vec<String> = compiled.plan.targets.keys().cloned().collect();
+fn choose_targets(platform: &obsc::model::Platform, targets: &[String], all: bool) -> Result<Vec<String>, Failure> {
+    let known: Vec<String> = platform.targets.keys().cloned().collect();
     if all {
         return Ok(known);
     }

@@ -331,6 +331,26 @@ impl Protocol {
 }
 
 impl Plan {
+    /// Adds a part's objects and config files to their targets (the flows stay this plan's).
+    pub fn absorb(&mut self, part: Plan) {
+        for (name, t) in part.targets {
+            match self.targets.get_mut(&name) {
+                Some(mine) => {
+                    mine.objects.extend(t.objects);
+                    mine.config_files.extend(t.config_files);
+                }
+                None => {
+                    self.targets.insert(name, t);
+                }
+            }
+        }
+    }
+
+    /// How many objects the plan holds.
+    pub fn object_count(&self) -> usize {
+        self.targets.values().map(|t| t.objects.len()).sum()
+    }
+
     /// Image reference -> the objects that run it (`<target>: <object>`), for `obsc pins`.
     pub fn image_users(&self) -> BTreeMap<String, Vec<String>> {
         let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();

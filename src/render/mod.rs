@@ -30,7 +30,7 @@ pub mod services;
 pub mod tempo;
 pub mod workload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Namespace;
 
@@ -38,7 +38,7 @@ pub use context::{bug, sha256, Context, Image};
 
 use crate::dashboards;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::model::{Platform, Tenancy};
+use crate::model::{ManagedNamespace, Platform, Tenancy};
 use crate::pins::Pins;
 use crate::plan::{Object, Plan, TargetPlan};
 
@@ -68,59 +68,51 @@ impl Rendered {
     }
 }
 
-/// Renders every target. Fails on a missing image pin or a broken plan invariant; input errors
-/// were the checker's to report.
+/// Renders every target at once: [`core`] and [`managed`] for every managed namespace, in one
+/// plan (for tests and tools that want it whole; a build streams the parts, see
+/// `crate::pipeline`).
 pub fn render(platform: &Platform, pins: &Pins, dashboards: &dashboards::Files) -> Result<Plan, Diagnostics> {
     let mut cx = Context::new(platform, pins)?;
+    let mut plan = core(&cx, dashboards)?;
+    let namespaces: Vec<_> = platform.namespaces.iter().collect();
+    plan.absorb(managed(&cx, &namespaces)?);
+    // The table moves into the plan: the policies that needed its index are rendered.
+    plan.flows = std::mem::take(&mut cx.flows.all);
+    Ok(plan)
+}
+
+/// The core of the plan: every component but the managed namespaces' own objects (storage,
+/// backends, Grafana, deny-all in the namespaces obsc owns, a cluster of one's own's
+/// Namespaces), filed by target. Its size grows with the managed namespaces only by a word per
+/// namespace, and by Grafana's dashboard reader Role where Grafana reads dashboards. Fails on a
+/// broken plan invariant; input errors were the checker's to report.
+pub fn core(cx: &Context, dashboards: &dashboards::Files) -> Result<Plan, Diagnostics> {
+    let platform = cx.platform;
     let mut all = Rendered::default();
     let mut problems = Diagnostics::default();
     let mut add = |rendered: Result<Rendered, Box<Diagnostic>>| match rendered {
         Ok(r) => all.append(r),
         Err(d) => problems.push(*d),
     };
-
-    // The managed namespaces are most of a large platform's objects: half of them are rendered
-    // on a second thread, and appended in the sequential order, so the plan is the same.
-    let managed: Vec<_> = platform.namespaces.iter().collect();
-    let (first, second) = managed.split_at(managed.len() / 2);
-    let render_managed = |part: &[(&String, &crate::model::ManagedNamespace)]| {
-        let mut out = Vec::with_capacity(part.len() * 2);
-        for (ns_name, ns) in part {
-            out.push(collector::render(&cx, ns_name, ns));
-            out.push(services::render(ns_name, ns, &platform.collector.ports));
-        }
-        out
-    };
-    let (first, second) = std::thread::scope(|scope| {
-        let second = scope.spawn(|| render_managed(second));
-        (render_managed(first), second.join())
-    });
-    for rendered in first {
-        add(rendered);
-    }
-    match second {
-        Ok(part) => part.into_iter().for_each(&mut add),
-        Err(_) => add(Err(bug("a renderer thread panicked"))),
-    }
     for (name, storage) in &platform.storage {
-        add(seaweedfs::render(&cx, name, storage));
+        add(seaweedfs::render(cx, name, storage));
     }
     for (env_name, env) in &platform.environments {
-        add(loki::render(&cx, env_name, env));
+        add(loki::render(cx, env_name, env));
         if let Some(tempo) = &env.tempo {
-            add(tempo::render(&cx, env_name, env, tempo));
+            add(tempo::render(cx, env_name, env, tempo));
         }
         if let Some(mimir) = &env.mimir {
-            add(mimir::render(&cx, env_name, env, mimir));
+            add(mimir::render(cx, env_name, env, mimir));
         }
         if let Some(pyroscope) = &env.pyroscope {
-            add(pyroscope::render(&cx, env_name, env, pyroscope));
+            add(pyroscope::render(cx, env_name, env, pyroscope));
         }
     }
     for (name, g) in &platform.grafana {
         let files =
             g.dashboards.directory.as_ref().and_then(|d| dashboards.get(d)).map(Vec::as_slice).unwrap_or_default();
-        add(grafana::render(&cx, name, g, files));
+        add(grafana::render(cx, name, g, files));
     }
     // The namespaces obsc owns whole start from deny-all. Managed namespaces belong to their
     // teams: there only the collector's own policy applies.
@@ -132,15 +124,54 @@ pub fn render(platform: &Platform, pins: &Pins, dashboards: &dashboards::Files) 
     if problems.has_errors() {
         return Err(problems);
     }
-
-    let mut plan = file_by_target(&cx, all)?;
-    // The table moves into the plan: the policies that needed its index are rendered.
-    plan.flows = std::mem::take(&mut cx.flows.all);
+    let mut plan = file_by_target(cx, all)?;
+    for (name, out) in plan.targets.iter_mut() {
+        if out.tenancy == Tenancy::Cluster {
+            // Every namespace the target holds: the core's, and the managed ones whose objects
+            // come in parts.
+            let mut namespaces: BTreeSet<String> =
+                out.objects.iter().map(|o| o.namespace().to_string()).filter(|n| !n.is_empty()).collect();
+            namespaces.extend(
+                platform
+                    .namespaces
+                    .keys()
+                    .filter(|ns| cx.placement.get(ns.as_str()).is_some_and(|p| &p.target == name))
+                    .cloned(),
+            );
+            own_the_cluster(name, out, namespaces);
+        }
+    }
     Ok(plan)
 }
 
-/// Every object into the target of its namespace; a target of cluster tenancy also gets its
-/// Namespaces and local IDs.
+/// The own objects of some managed namespaces (their collectors and their services' `otel-*`
+/// ConfigMaps), filed by target: one part of the plan.
+pub fn managed(cx: &Context, namespaces: &[(&String, &ManagedNamespace)]) -> Result<Plan, Diagnostics> {
+    let mut all = Rendered::default();
+    let mut problems = Diagnostics::default();
+    for (ns_name, ns) in namespaces {
+        for rendered in
+            [collector::render(cx, ns_name, ns), services::render(ns_name, ns, &cx.platform.collector.ports)]
+        {
+            match rendered {
+                Ok(r) => all.append(r),
+                Err(d) => problems.push(*d),
+            }
+        }
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    let mut plan = file_by_target(cx, all)?;
+    for out in plan.targets.values_mut() {
+        if out.tenancy == Tenancy::Cluster {
+            run_as_local_ids(out);
+        }
+    }
+    Ok(plan)
+}
+
+/// Every object into the target of its namespace.
 fn file_by_target(cx: &Context, all: Rendered) -> Result<Plan, Diagnostics> {
     let mut plan = Plan::default();
     for (name, target) in &cx.platform.targets {
@@ -165,11 +196,6 @@ fn file_by_target(cx: &Context, all: Rendered) -> Result<Plan, Diagnostics> {
             None => problems.push(*bug(format!("config file `{path}` renders into no declared target"))),
         }
     }
-    for (name, out) in plan.targets.iter_mut() {
-        if out.tenancy == Tenancy::Cluster {
-            own_the_cluster(name, out);
-        }
-    }
     if problems.has_errors() {
         Err(problems)
     } else {
@@ -180,9 +206,7 @@ fn file_by_target(cx: &Context, all: Rendered) -> Result<Plan, Diagnostics> {
 /// A cluster of one's own (kind): obsc creates the Namespaces, enforcing Pod Security
 /// "restricted" on each, and gives pods fixed non-root IDs, because no OpenShift SCC is there to
 /// assign them (an image whose user is root would otherwise be refused by runAsNonRoot).
-fn own_the_cluster(target: &str, out: &mut TargetPlan) {
-    let namespaces: std::collections::BTreeSet<String> =
-        out.objects.iter().map(|o| o.namespace().to_string()).filter(|n| !n.is_empty()).collect();
+fn own_the_cluster(target: &str, out: &mut TargetPlan, namespaces: BTreeSet<String>) {
     for ns in namespaces {
         let mut metadata = meta::object(&ns, "", &meta::selector("namespace", "tenancy", target));
         metadata.namespace = None;
@@ -191,6 +215,11 @@ fn own_the_cluster(target: &str, out: &mut TargetPlan) {
         }
         out.objects.push(Namespace { metadata, ..Namespace::default() }.into());
     }
+    run_as_local_ids(out);
+}
+
+/// Pods on a cluster of one's own run as [`LOCAL_UID`].
+fn run_as_local_ids(out: &mut TargetPlan) {
     for o in &mut out.objects {
         if let Some(security) = o.pod_spec_mut().and_then(|s| s.security_context.as_mut()) {
             security.run_as_user = Some(LOCAL_UID);

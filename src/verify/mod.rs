@@ -21,8 +21,12 @@ pub mod restricted;
 pub mod size;
 pub mod structure;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::plan::{Object, Plan};
+use crate::model::Tenancy;
+use crate::plan::{Endpoint, Flow, Object, Plan};
+use crate::secrets::Known;
 
 /// What a verification found, before it becomes a diagnostic.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,39 +42,140 @@ impl Problem {
     }
 }
 
-/// Every invariant over the whole plan; all problems at once.
-pub fn plan(plan: &Plan, secrets: &crate::secrets::Known) -> Result<(), Diagnostics> {
-    let objects: Vec<&Object> = plan.targets.values().flat_map(|t| t.objects.iter()).collect();
-    let templates = references::Templates::of(&objects);
-    // The checks read the plan and nothing else: the flows and the sizes on a thread of their
-    // own, the rest on this one (about half the time each on a large platform).
-    let (structure, mut found, elsewhere) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| {
-            let mut found = network::check(&objects, &templates, &plan.flows);
-            found.extend(size::check(&objects));
-            found
-        });
-        let structure = structure::check(plan);
-        let mut found = pods::check(&objects, secrets);
-        found.extend(references::check(&objects, &templates));
-        (structure, found, other.join())
-    });
-    structure?;
-    found
-        .extend(elsewhere.map_err(|_| Diagnostics(vec![Diagnostic::error("bug: a plan check panicked".to_string())]))?);
+/// An object of the plan and the target it is filed in.
+#[derive(Debug, Clone, Copy)]
+pub struct Placed<'a> {
+    pub target: &'a str,
+    pub tenancy: Tenancy,
+    pub object: &'a Object,
+}
+
+/// Every object of a plan, placed.
+fn placed(plan: &Plan) -> impl Iterator<Item = Placed<'_>> {
+    plan.targets
+        .iter()
+        .flat_map(|(target, t)| t.objects.iter().map(move |object| Placed { target, tenancy: t.tenancy, object }))
+}
+
+/// Every invariant over a whole plan at once; all problems at once.
+pub fn plan(plan: &Plan, secrets: &Known) -> Result<(), Diagnostics> {
+    into_result(Verifier::new(plan, &plan.flows, &BTreeSet::new()).core(secrets))
+}
+
+/// The diagnostics of one or more passes as the result of a verification: sorted, each once.
+pub fn into_result(found: Vec<Diagnostic>) -> Result<(), Diagnostics> {
+    let mut found = Diagnostics(found);
     found.sort();
-    found.dedup();
-    if found.is_empty() {
-        return Ok(());
+    if found.0.is_empty() {
+        Ok(())
+    } else {
+        Err(found)
     }
-    Err(Diagnostics(
+}
+
+/// Verifies a plan that arrives in parts. The core (every object outside the managed
+/// namespaces, and the objects other components put in them) is held whole; each part (the
+/// managed namespaces' own objects, a few hundred namespaces at a time) is proved against it
+/// and against itself, and can then be written and let go. A managed namespace's objects only
+/// name each other and the core's, and its flows only reach its own pods and the core's (the
+/// collector dials its environment's backends), so a part's pass sees everything it needs;
+/// a flow between two managed namespaces, which no part would see whole, is reported.
+pub struct Verifier<'a> {
+    /// Every object of the core.
+    core: Vec<Placed<'a>>,
+    /// The core's objects outside the managed namespaces: every part may name or reach them.
+    shared: Vec<Placed<'a>>,
+    /// The core's objects in each managed namespace (Grafana's dashboard reader Role).
+    in_managed: BTreeMap<&'a str, Vec<Placed<'a>>>,
+    /// Flows with no end in a managed namespace.
+    core_flows: Vec<&'a Flow>,
+    /// Flows with an end in a managed namespace, under that namespace.
+    managed_flows: BTreeMap<&'a str, Vec<&'a Flow>>,
+    /// Flows between two managed namespaces.
+    crossing: Vec<&'a Flow>,
+    /// Every namespace obsc renders into, the core's and the managed ones.
+    rendered: BTreeSet<&'a str>,
+}
+
+impl<'a> Verifier<'a> {
+    /// `managed`: the namespaces whose own objects come in parts.
+    pub fn new(core: &'a Plan, flows: &'a [Flow], managed: &'a BTreeSet<String>) -> Verifier<'a> {
+        let is_managed = |ns: &str| managed.contains(ns);
+        let all: Vec<Placed> = placed(core).collect();
+        let mut shared = Vec::new();
+        let mut in_managed: BTreeMap<&str, Vec<Placed>> = BTreeMap::new();
+        for p in &all {
+            let ns = p.object.namespace();
+            if is_managed(ns) {
+                in_managed.entry(ns).or_default().push(*p);
+            } else {
+                shared.push(*p);
+            }
+        }
+        let mut rendered: BTreeSet<&str> = all.iter().map(|p| p.object.namespace()).filter(|n| !n.is_empty()).collect();
+        rendered.extend(managed.iter().map(String::as_str));
+        let (mut core_flows, mut managed_flows, mut crossing) = (Vec::new(), BTreeMap::new(), Vec::new());
+        for flow in flows {
+            let ends: BTreeSet<&str> = [&flow.from, &flow.to]
+                .into_iter()
+                .filter_map(|e| match &**e {
+                    Endpoint::Pods { namespace, .. } if is_managed(namespace) => Some(namespace.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let mut ends = ends.into_iter();
+            match (ends.next(), ends.next()) {
+                (None, _) => core_flows.push(flow),
+                (Some(ns), None) => managed_flows.entry(ns).or_insert_with(Vec::new).push(flow),
+                (Some(_), Some(_)) => crossing.push(flow),
+            }
+        }
+        Verifier { core: all, shared, in_managed, core_flows, managed_flows, crossing, rendered }
+    }
+
+    /// The core's own pass: its objects and the flows between its namespaces.
+    pub fn core(&self, secrets: &Known) -> Vec<Diagnostic> {
+        let mut found = self.pass(&self.core, &self.core, &self.core_flows, secrets);
+        for flow in &self.crossing {
+            found.push(bug(&Problem {
+                subject: format!("flow `{}`", flow.why),
+                problem: "it joins two managed namespaces, which are verified apart".to_string(),
+            }));
+        }
         found
-            .into_iter()
-            .map(|p| {
-                Diagnostic::error(format!("{}: {}", p.subject, p.problem)).help(
-                    "the plan would not work in a cluster; this is a bug in obsc, not in the topology: please report it",
-                )
-            })
-            .collect(),
-    ))
+    }
+
+    /// One part's pass: its objects, against themselves and the core; the flows of its
+    /// namespaces.
+    pub fn part(&self, part: &Plan, secrets: &Known) -> Vec<Diagnostic> {
+        let checked: Vec<Placed> = placed(part).collect();
+        let namespaces: BTreeSet<&str> = checked.iter().map(|p| p.object.namespace()).collect();
+        let mut visible = self.shared.clone();
+        let mut flows = Vec::new();
+        for ns in &namespaces {
+            visible.extend(self.in_managed.get(ns).into_iter().flatten());
+            flows.extend(self.managed_flows.get(ns).into_iter().flatten());
+        }
+        visible.extend(&checked);
+        self.pass(&checked, &visible, &flows, secrets)
+    }
+
+    fn pass(&self, checked: &[Placed], visible: &[Placed], flows: &[&Flow], secrets: &Known) -> Vec<Diagnostic> {
+        let mut found = structure::check(checked, visible);
+        let checked_objects: Vec<&Object> = checked.iter().map(|p| p.object).collect();
+        let visible_objects: Vec<&Object> = visible.iter().map(|p| p.object).collect();
+        let templates = references::Templates::of(&visible_objects);
+        let mut problems = pods::check(&checked_objects, &visible_objects, secrets);
+        problems.extend(references::check(&checked_objects, &visible_objects, &templates));
+        problems.extend(network::check(&visible_objects, &templates, flows, &self.rendered));
+        problems.extend(size::check(&checked_objects));
+        found.extend(problems.iter().map(bug));
+        found
+    }
+}
+
+/// A problem of the plan, which the checker should have made impossible.
+fn bug(p: &Problem) -> Diagnostic {
+    Diagnostic::error(format!("{}: {}", p.subject, p.problem))
+        .help("the plan would not work in a cluster; this is a bug in obsc, not in the topology: please report it")
 }

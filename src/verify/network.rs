@@ -59,10 +59,11 @@ enum Peer<'a> {
     },
 }
 
-pub fn check(objects: &[&Object], templates: &Templates, flows: &[Flow]) -> Vec<Problem> {
-    let rendered: BTreeSet<&str> = objects.iter().map(|o| o.namespace()).filter(|n| !n.is_empty()).collect();
+/// Checks `flows` against the NetworkPolicies of `visible`, whose pods are `templates`. An end in
+/// a namespace of `rendered` (every namespace obsc renders into) must be pods of `visible`.
+pub fn check(visible: &[&Object], templates: &Templates, flows: &[&Flow], rendered: &BTreeSet<&str>) -> Vec<Problem> {
     let mut policies: BTreeMap<&str, Vec<&NetworkPolicy>> = BTreeMap::new();
-    for o in objects {
+    for o in visible {
         if let Object::NetworkPolicy(p) = o {
             policies.entry(o.namespace()).or_default().push(p);
         }
@@ -70,11 +71,11 @@ pub fn check(objects: &[&Object], templates: &Templates, flows: &[Flow]) -> Vec<
     let mut found = Vec::new();
     for flow in flows {
         let subject = format!("flow `{}`", flow.why);
-        let (sources, problem) = resolve(&flow.from, templates, &rendered);
+        let (sources, problem) = resolve(&flow.from, templates, rendered);
         if let Some(p) = problem {
             found.push(Problem { subject: subject.clone(), problem: p });
         }
-        let (destinations, problem) = resolve(&flow.to, templates, &rendered);
+        let (destinations, problem) = resolve(&flow.to, templates, rendered);
         if let Some(p) = problem {
             found.push(Problem { subject: subject.clone(), problem: p });
         }
@@ -322,7 +323,9 @@ mod tests {
 
     fn problems(objects: &[Object], flows: &[Flow]) -> Vec<String> {
         let refs: Vec<&Object> = objects.iter().collect();
-        check(&refs, &Templates::of(&refs), flows).into_iter().map(|p| p.problem).collect()
+        let rendered = refs.iter().map(|o| o.namespace()).filter(|n| !n.is_empty()).collect();
+        let flows: Vec<&Flow> = flows.iter().collect();
+        check(&refs, &Templates::of(&refs), &flows, &rendered).into_iter().map(|p| p.problem).collect()
     }
 
     /// Grafana in `mon` dials PostgreSQL in `tools`, which obsc default-denies.

@@ -79,10 +79,12 @@ fn config_map_sources(v: &Volume) -> Vec<ConfigMapSource<'_>> {
     direct.chain(projected).collect()
 }
 
-pub fn check(objects: &[&Object], known: &Known) -> Vec<Problem> {
-    let config_maps = ConfigMaps::of(objects);
+/// Checks the pods of `checked`; the ConfigMaps they read are looked up in `visible` (which
+/// holds `checked` and the rest of their namespaces).
+pub fn check(checked: &[&Object], visible: &[&Object], known: &Known) -> Vec<Problem> {
+    let config_maps = ConfigMaps::of(visible);
     let mut found = Vec::new();
-    for o in objects {
+    for o in checked {
         let Some(spec) = o.pod_spec() else { continue };
         let mut say = |p: String| found.push(Problem::of(o, p));
         volumes(o, spec, &mut say);
@@ -373,7 +375,7 @@ mod tests {
 
     fn problems(objects: &[Object]) -> Vec<String> {
         let refs: Vec<&Object> = objects.iter().collect();
-        check(&refs, &Known::new()).into_iter().map(|p| p.problem).collect()
+        check(&refs, &refs, &Known::new()).into_iter().map(|p| p.problem).collect()
     }
 
     #[test]
@@ -474,7 +476,7 @@ mod tests {
                 hint: None,
             },
         )]);
-        let found: Vec<String> = check(&[&d], &known).into_iter().map(|p| p.problem).collect();
+        let found: Vec<String> = check(&[&d], &[&d], &known).into_iter().map(|p| p.problem).collect();
         assert_eq!(
             found,
             vec![

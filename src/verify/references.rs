@@ -55,14 +55,16 @@ fn pods<'a>(objects: &[&'a Object]) -> Vec<Pods<'a>> {
     out
 }
 
-pub fn check(objects: &[&Object], templates: &Templates) -> Vec<Problem> {
-    let names: BTreeSet<(&str, &str, &str)> = objects.iter().map(|o| (o.kind(), o.namespace(), o.name())).collect();
+/// Checks what the objects of `checked` name; names are looked up in `visible` (which holds
+/// `checked` and everything they may name), pods in `templates` (of `visible`).
+pub fn check(checked: &[&Object], visible: &[&Object], templates: &Templates) -> Vec<Problem> {
+    let names: BTreeSet<(&str, &str, &str)> = visible.iter().map(|o| (o.kind(), o.namespace(), o.name())).collect();
     let exists = |kind: &str, ns: &str, name: &str| names.contains(&(kind, ns, name));
     let selected = |ns: &str, selector: &LabelSelector| -> Vec<&Pods> {
         templates.in_namespace(ns).filter(|p| selects(selector, &p.labels)).collect()
     };
     let mut found = Vec::new();
-    for o in objects {
+    for o in checked {
         let ns = o.namespace();
         let mut say = |p: String| found.push(Problem::of(o, p));
         let own = |selector: &LabelSelector, template: &PodTemplateSpec, say: &mut dyn FnMut(String)| {
@@ -137,7 +139,7 @@ pub fn check(objects: &[&Object], templates: &Templates) -> Vec<Problem> {
             Object::Route(r) => {
                 if !exists("Service", ns, &r.spec.to.name) {
                     say(format!("it routes to Service `{}`, which is not in the plan", r.spec.to.name));
-                } else if !service_has_port(objects, ns, &r.spec.to.name, &r.spec.port.target_port) {
+                } else if !service_has_port(visible, ns, &r.spec.to.name, &r.spec.port.target_port) {
                     say(format!("Service `{}` has no port `{}`", r.spec.to.name, r.spec.port.target_port));
                 }
             }
@@ -153,7 +155,7 @@ pub fn check(objects: &[&Object], templates: &Templates) -> Vec<Problem> {
                     if !exists("Service", ns, &b.name) {
                         say(format!("it sends to Service `{}`, which is not in the plan", b.name));
                     } else if let Some(port) = b.port.as_ref().and_then(|p| p.name.clone()) {
-                        if !service_has_port(objects, ns, &b.name, &port) {
+                        if !service_has_port(visible, ns, &b.name, &port) {
                             say(format!("Service `{}` has no port `{port}`", b.name));
                         }
                     }
@@ -214,7 +216,10 @@ mod tests {
 
     fn problems(objects: &[Object]) -> Vec<String> {
         let refs: Vec<&Object> = objects.iter().collect();
-        check(&refs, &Templates::of(&refs)).into_iter().map(|p| format!("{}: {}", p.subject, p.problem)).collect()
+        check(&refs, &refs, &Templates::of(&refs))
+            .into_iter()
+            .map(|p| format!("{}: {}", p.subject, p.problem))
+            .collect()
     }
 
     #[test]

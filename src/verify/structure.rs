@@ -3,88 +3,80 @@
 //! failure here is a bug in obsc (the checker accepted the topology), reported with the object
 //! it is about.
 
-use super::restricted;
-use crate::diag::{Diagnostic, Diagnostics};
-use crate::model::Tenancy;
-use crate::plan::{Object, Plan};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// What must hold of every plan, whatever the input: no object twice, nothing cluster-scoped in
-/// a namespaced target, every pod restricted, every claim sized and mounted only where it can
-/// be (see [`restricted`]), every image pinned by digest.
-pub fn check(plan: &Plan) -> Result<(), Diagnostics> {
-    let mut problems = Diagnostics::default();
-    for (target, out) in &plan.targets {
-        // (namespace, name) of every standalone claim the target holds.
-        let claims: std::collections::BTreeSet<(&str, &str)> = out
-            .objects
-            .iter()
-            .filter(|o| matches!(o, Object::PersistentVolumeClaim(_)))
-            .map(|o| (o.namespace(), o.name()))
-            .collect();
-        let mut seen = std::collections::BTreeSet::new();
-        for o in &out.objects {
-            if !seen.insert(o.key()) {
-                problems.push(Diagnostic::error(format!("target `{target}` would hold {} twice", o.key())));
-            }
-            if o.cluster_scoped() && out.tenancy == Tenancy::Namespaced {
-                problems.push(Diagnostic::error(format!(
-                    "target `{target}` is namespace-scoped but would hold cluster-scoped {}",
+use super::{restricted, Placed};
+use crate::diag::Diagnostic;
+use crate::model::Tenancy;
+use crate::plan::{Object, ObjectKey};
+
+/// What must hold of every object, whatever the input: no object twice in its target, nothing
+/// cluster-scoped in a namespaced target, every pod restricted, every claim sized and mounted
+/// only where it can be (see [`restricted`]), every image pinned by digest. `checked` are the
+/// objects judged; `visible` holds them and the rest of their namespaces (a second copy of an
+/// object, the claims a pod mounts).
+pub fn check(checked: &[Placed], visible: &[Placed]) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    // (namespace, name) of every standalone claim. A namespace lies in one target, so the
+    // claims of a pod's namespace are its target's.
+    let claims: BTreeSet<(&str, &str)> = visible
+        .iter()
+        .filter(|p| matches!(p.object, Object::PersistentVolumeClaim(_)))
+        .map(|p| (p.object.namespace(), p.object.name()))
+        .collect();
+    let mut copies: BTreeMap<(&str, ObjectKey), usize> = BTreeMap::new();
+    for p in visible {
+        *copies.entry((p.target, p.object.key())).or_default() += 1;
+    }
+    for &Placed { target, tenancy, object: o } in checked {
+        let mut say = |message: String| problems.push(Diagnostic::error(message));
+        if copies.get(&(target, o.key())).is_some_and(|n| *n > 1) {
+            say(format!("target `{target}` would hold {} twice", o.key()));
+        }
+        if o.cluster_scoped() && tenancy == Tenancy::Namespaced {
+            say(format!("target `{target}` is namespace-scoped but would hold cluster-scoped {}", o.key()));
+        }
+        let openshift = tenancy == Tenancy::Namespaced;
+        for problem in o.pod_spec().map(|s| restricted::pod_violations(s, openshift)).unwrap_or_default() {
+            say(format!("{} in target `{target}` is not restricted-v2: {problem}", o.key()));
+        }
+        for claim in o.pod_spec().map(restricted::mounted_claims).unwrap_or_default() {
+            if !claims.contains(&(o.namespace(), claim)) {
+                say(format!(
+                    "{} in target `{target}` mounts volume claim `{claim}`, which the target does not hold",
                     o.key()
-                )));
+                ));
             }
-            let openshift = out.tenancy == Tenancy::Namespaced;
-            for problem in o.pod_spec().map(|s| restricted::pod_violations(s, openshift)).unwrap_or_default() {
-                problems.push(Diagnostic::error(format!(
-                    "{} in target `{target}` is not restricted-v2: {problem}",
-                    o.key()
-                )));
+        }
+        if let Object::PersistentVolumeClaim(c) = o {
+            for problem in restricted::claim_violations(c) {
+                say(format!("{} in target `{target}`: {problem}", o.key()));
             }
-            for claim in o.pod_spec().map(restricted::mounted_claims).unwrap_or_default() {
-                if !claims.contains(&(o.namespace(), claim)) {
-                    problems.push(Diagnostic::error(format!(
-                        "{} in target `{target}` mounts volume claim `{claim}`, which the target does not hold",
-                        o.key()
-                    )));
-                }
+        }
+        if let Object::Deployment(d) = o {
+            for problem in restricted::deployment_claim_violations(d) {
+                say(format!("{} in target `{target}`: {problem}", o.key()));
             }
-            if let Object::PersistentVolumeClaim(c) = o {
-                for problem in restricted::claim_violations(c) {
-                    problems.push(Diagnostic::error(format!("{} in target `{target}`: {problem}", o.key())));
-                }
-            }
-            if let Object::Deployment(d) = o {
-                for problem in restricted::deployment_claim_violations(d) {
-                    problems.push(Diagnostic::error(format!("{} in target `{target}`: {problem}", o.key())));
-                }
-            }
-            if let Object::StatefulSet(s) = o {
-                for claim in s.spec.iter().flat_map(|s| s.volume_claim_templates.iter().flatten()) {
-                    for problem in restricted::claim_violations(claim) {
-                        problems.push(Diagnostic::error(format!("{} in target `{target}`: {problem}", o.key())));
-                    }
-                }
-            }
-            for image in o.images() {
-                if !image.contains("@sha256:") {
-                    problems.push(Diagnostic::error(format!(
-                        "{} in target `{target}` uses image `{image}`, which is not pinned by digest",
-                        o.key()
-                    )));
+        }
+        if let Object::StatefulSet(s) = o {
+            for claim in s.spec.iter().flat_map(|s| s.volume_claim_templates.iter().flatten()) {
+                for problem in restricted::claim_violations(claim) {
+                    say(format!("{} in target `{target}`: {problem}", o.key()));
                 }
             }
         }
+        for image in o.images() {
+            if !image.contains("@sha256:") {
+                say(format!("{} in target `{target}` uses image `{image}`, which is not pinned by digest", o.key()));
+            }
+        }
     }
-    if problems.has_errors() {
-        Err(problems)
-    } else {
-        Ok(())
-    }
+    problems
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::TargetPlan;
     use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
     use k8s_openapi::api::core::v1::{
         PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
@@ -146,13 +138,12 @@ mod tests {
         }
     }
 
-    fn plan(objects: Vec<Object>) -> Plan {
-        let target = TargetPlan { tenancy: Tenancy::Namespaced, objects, config_files: Default::default() };
-        Plan { targets: [("t".to_string(), target)].into(), flows: Vec::new() }
-    }
-
-    fn messages(plan: &Plan) -> Vec<String> {
-        check(plan).err().map(|d| d.0.iter().map(|d| d.message.clone()).collect()).unwrap_or_default()
+    fn messages(objects: &[Object]) -> Vec<String> {
+        let placed: Vec<Placed> =
+            objects.iter().map(|object| Placed { target: "t", tenancy: Tenancy::Namespaced, object }).collect();
+        let mut found: Vec<String> = check(&placed, &placed).into_iter().map(|d| d.message).collect();
+        found.sort();
+        found
     }
 
     #[test]
@@ -163,7 +154,7 @@ mod tests {
             ..PersistentVolumeClaim::default()
         };
         assert_eq!(
-            messages(&plan(vec![deployment("elsewhere").into(), no_size.into()])),
+            messages(&[deployment("elsewhere").into(), no_size.into()]),
             vec![
                 "Deployment/app in ns in target `t` mounts volume claim `elsewhere`, which the target does not hold",
                 "PersistentVolumeClaim/data in ns in target `t`: volume claim `data` has no access mode",
@@ -171,7 +162,7 @@ mod tests {
             ]
         );
         // The claim in place and sized: nothing to report.
-        assert_eq!(messages(&plan(vec![deployment("data").into(), sized_claim().into()])), Vec::<String>::new());
+        assert_eq!(messages(&[deployment("data").into(), sized_claim().into()]), Vec::<String>::new());
     }
 
     #[test]
@@ -179,8 +170,22 @@ mod tests {
         let mut rolling = deployment("data");
         rolling.spec.as_mut().unwrap().strategy = None;
         assert_eq!(
-            messages(&plan(vec![rolling.into(), sized_claim().into()])),
+            messages(&[rolling.into(), sized_claim().into()]),
             vec!["Deployment/app in ns in target `t`: it mounts volume claim `data` but does not use the Recreate strategy"]
         );
+    }
+
+    #[test]
+    fn an_object_twice_in_a_target_is_found_also_when_only_one_copy_is_checked() {
+        let (a, b): (Object, Object) = (sized_claim().into(), sized_claim().into());
+        let visible = [
+            Placed { target: "t", tenancy: Tenancy::Namespaced, object: &a },
+            Placed { target: "t", tenancy: Tenancy::Namespaced, object: &b },
+        ];
+        let found: Vec<String> = check(&visible[1..], &visible).into_iter().map(|d| d.message).collect();
+        assert_eq!(found, vec!["target `t` would hold PersistentVolumeClaim/data in ns twice"]);
+        // One copy in each of two targets is two objects.
+        let apart = [visible[0], Placed { target: "u", ..visible[1] }];
+        assert!(check(&apart, &apart).is_empty());
     }
 }
