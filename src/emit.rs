@@ -539,4 +539,40 @@ mod tests {
         write(&out, &root, &[("empty", &plan)]).unwrap();
         assert!(out.join("empty/kustomization.yaml").exists());
     }
+
+    #[test]
+    fn a_build_that_stops_after_some_parts_leaves_everything_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        let out = dir.path().join("out");
+        write(&out, &root, &[("prod", &target(&["a"], "1"))]).unwrap();
+        let before = fs::read(out.join("prod/ns/configmap-a.yaml")).unwrap();
+        {
+            let staging = Staging::open(&out, &root, &["prod", "test"], &Disk).unwrap();
+            staging.add_target("prod", &target(&["a", "b"], "2")).unwrap();
+            staging.add_target("test", &target(&["c"], "2")).unwrap();
+            // A later part fails verification: the build drops the staging uncommitted.
+        }
+        assert_eq!(fs::read(out.join("prod/ns/configmap-a.yaml")).unwrap(), before);
+        assert_eq!(entries(&out), vec!["prod"]);
+        // An output directory the build created goes too.
+        let fresh = dir.path().join("fresh");
+        drop(Staging::open(&fresh, &root, &["prod"], &Disk).unwrap());
+        assert!(!fresh.exists());
+    }
+
+    #[test]
+    fn parts_of_a_target_make_one_kustomization() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let staging = Staging::open(&out, &dir.path().join("project"), &["prod"], &Disk).unwrap();
+        staging.add_target("prod", &target(&["b"], "1")).unwrap();
+        staging.add_target("prod", &target(&["a", "c"], "1")).unwrap();
+        assert_eq!(staging.commit().unwrap(), BTreeMap::from([("prod".to_string(), 4)]));
+        let k = fs::read_to_string(out.join("prod/kustomization.yaml")).unwrap();
+        assert!(
+            k.ends_with("resources:\n- ns/configmap-a.yaml\n- ns/configmap-b.yaml\n- ns/configmap-c.yaml\n"),
+            "{k}"
+        );
+    }
 }

@@ -168,3 +168,72 @@ impl Receiver for Count {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn shipped() -> crate::Checked {
+        crate::check(Path::new(crate::load::DEFAULT_PLATFORM), Path::new("nix/pins.nix")).expect("the shipped platform")
+    }
+
+    fn whole(checked: &crate::Checked, part: usize) -> Plan {
+        let parts = Collect::default();
+        let core = run(&checked.loaded.platform, &checked.pins, &checked.dashboards, &parts, part)
+            .unwrap_or_else(|e| panic!("part size {part}: {e:?}"));
+        parts.into_plan(core)
+    }
+
+    /// Every target's files, as emit would write them.
+    fn files(plan: &Plan) -> Vec<(String, crate::emit::Files)> {
+        plan.targets.iter().map(|(name, t)| (name.clone(), crate::emit::files(t).unwrap())).collect()
+    }
+
+    #[test]
+    fn the_plan_is_the_same_whatever_the_size_of_the_parts() {
+        let checked = shipped();
+        let one_part = whole(&checked, usize::MAX);
+        for part in [1, 2, 3, 7] {
+            let parts = whole(&checked, part);
+            assert_eq!(files(&parts), files(&one_part), "part size {part}");
+            assert_eq!(parts.flows, one_part.flows);
+        }
+        // And it is the plan `render::render` gives whole, which `verify::plan` proves at once.
+        let at_once =
+            render::render(&checked.loaded.platform, &checked.pins, &checked.dashboards).expect("renders whole");
+        assert_eq!(files(&at_once), files(&one_part));
+        verify::plan(&at_once, &secrets::known(&checked.loaded.platform)).expect("verified whole");
+    }
+
+    /// Takes the core and the first `room` parts, then stops.
+    struct StopsAfter {
+        room: usize,
+        taken: AtomicUsize,
+    }
+
+    impl Receiver for StopsAfter {
+        fn core(&self, _plan: &Plan) -> Result<(), Stop> {
+            Ok(())
+        }
+
+        fn part(&self, _index: usize, _plan: Plan) -> Result<(), Stop> {
+            if self.taken.fetch_add(1, Ordering::SeqCst) >= self.room {
+                return Err(Stop);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_receiver_that_stops_stops_the_run() {
+        let checked = shipped();
+        let receiver = StopsAfter { room: 2, taken: AtomicUsize::new(0) };
+        let p = &checked.loaded.platform;
+        let result = run(p, &checked.pins, &checked.dashboards, &receiver, 1);
+        assert!(matches!(result, Err(Failure::Stopped)), "{result:?}");
+        // The refused part, and at most one more the other worker had under way.
+        let offered = receiver.taken.into_inner();
+        assert!((3..=4).contains(&offered) && offered < p.namespaces.len(), "{offered} parts offered");
+    }
+}

@@ -179,3 +179,100 @@ fn bug(p: &Problem) -> Diagnostic {
     Diagnostic::error(format!("{}: {}", p.subject, p.problem))
         .help("the plan would not work in a cluster; this is a bug in obsc, not in the topology: please report it")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Protocol, TargetPlan};
+    use serde_json::json;
+
+    fn object<T: serde::de::DeserializeOwned + Into<Object>>(v: serde_json::Value) -> Object {
+        serde_json::from_value::<T>(v).unwrap().into()
+    }
+
+    fn pods(ns: &str, app: &str) -> Object {
+        object::<k8s_openapi::api::apps::v1::Deployment>(json!({
+            "metadata": { "name": app, "namespace": ns },
+            "spec": { "selector": { "matchLabels": { "app": app } }, "template": { "metadata": { "labels": { "app": app } },
+                "spec": { "containers": [{ "name": "c", "image": "i@sha256:0",
+                    "ports": [{ "name": "http", "containerPort": 8080 }] }] } } }
+        }))
+    }
+
+    /// The backend in `mon` admits pods of the namespaces `from` on 8080.
+    fn backend_policy(from: &[&str]) -> Object {
+        object::<k8s_openapi::api::networking::v1::NetworkPolicy>(json!({
+            "metadata": { "name": "backend", "namespace": "mon" },
+            "spec": { "podSelector": { "matchLabels": { "app": "backend" } }, "policyTypes": ["Ingress"],
+                "ingress": [{ "from": [{ "namespaceSelector": { "matchExpressions": [
+                    { "key": "kubernetes.io/metadata.name", "operator": "In", "values": from }] } }],
+                    "ports": [{ "port": 8080 }] }] }
+        }))
+    }
+
+    fn plan(objects: Vec<Object>, flows: Vec<Flow>) -> Plan {
+        let t = TargetPlan { tenancy: Tenancy::Namespaced, objects, config_files: Default::default() };
+        Plan { targets: [("t".to_string(), t)].into(), flows }
+    }
+
+    fn dial(from: &str, to_ns: &str, to: &str) -> Flow {
+        let end = |ns: &str, app: &str| {
+            std::sync::Arc::new(Endpoint::pods(ns, &[("app".to_string(), app.to_string())].into()))
+        };
+        Flow {
+            from: end(from, "collector"),
+            to: end(to_ns, to),
+            port: 8080,
+            protocol: Protocol::Tcp,
+            why: format!("{from} ships"),
+        }
+    }
+
+    /// The flows' problems (the hand-built pods are not restricted-v2, which is not the point).
+    fn messages(found: Vec<Diagnostic>) -> Vec<String> {
+        found.into_iter().map(|d| d.message).filter(|m| m.starts_with("flow `")).collect()
+    }
+
+    #[test]
+    fn a_part_is_proved_against_the_core_it_reaches() {
+        let managed: BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
+        let flows = vec![dial("a", "mon", "backend"), dial("b", "mon", "backend")];
+        let part = plan(vec![pods("a", "collector"), pods("b", "collector")], Vec::new());
+        let known = Known::new();
+
+        let admits_both = plan(vec![pods("mon", "backend"), backend_policy(&["a", "b"])], Vec::new());
+        let verifier = Verifier::new(&admits_both, &flows, &managed);
+        assert_eq!(messages(verifier.core(&known)), Vec::<String>::new());
+        assert_eq!(messages(verifier.part(&part, &known)), Vec::<String>::new());
+
+        // The backend forgets `b`: the part's pass sees the flow blocked at the core's end.
+        let admits_a = plan(vec![pods("mon", "backend"), backend_policy(&["a"])], Vec::new());
+        let verifier = Verifier::new(&admits_a, &flows, &managed);
+        assert_eq!(messages(verifier.core(&known)), Vec::<String>::new(), "the core alone has no flow of `b`");
+        assert_eq!(
+            messages(verifier.part(&part, &known)),
+            vec![
+                "flow `b ships`: Deployment/collector in b to Deployment/backend in mon on 8080/TCP: no ingress rule of NetworkPolicy/backend allows it"
+            ]
+        );
+
+        // A part without `b`'s pods does not see that flow at all; with its collector missing,
+        // the flow's end matches nothing.
+        let only_a = plan(vec![pods("a", "collector")], Vec::new());
+        assert_eq!(messages(verifier.part(&only_a, &known)), Vec::<String>::new());
+        let wrong = plan(vec![pods("b", "other")], Vec::new());
+        assert_eq!(
+            messages(verifier.part(&wrong, &known)),
+            vec!["flow `b ships`: pods {app=collector} in `b` matches no pod of the plan"]
+        );
+    }
+
+    #[test]
+    fn a_flow_between_two_managed_namespaces_is_reported_not_skipped() {
+        let managed: BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
+        let flows = vec![dial("a", "b", "collector")];
+        let core = plan(Vec::new(), Vec::new());
+        let found = messages(Verifier::new(&core, &flows, &managed).core(&Known::new()));
+        assert_eq!(found, vec!["flow `a ships`: it joins two managed namespaces, which are verified apart"]);
+    }
+}
