@@ -97,7 +97,13 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
 
     let files = program.files();
     let mut sources = SourceMap::default();
-    let mut walker = Walker { table: program.pos_table(), files: &files, sources: &mut sources, path: Vec::new() };
+    let mut walker = Walker {
+        table: program.pos_table(),
+        files: &files,
+        sources: &mut sources,
+        path: Vec::new(),
+        shown: Default::default(),
+    };
     walker.walk(&value);
     let top = walker.location(value.pos(program.pos_table()));
 
@@ -403,6 +409,9 @@ struct Walker<'a> {
     files: &'a Files,
     sources: &'a mut SourceMap,
     path: Vec<String>,
+    /// Each file's name as shown, worked out once: cleaning a path asks the system for the
+    /// working directory, and a large platform has a position per value.
+    shown: std::collections::HashMap<nickel_lang_core::files::FileId, std::rc::Rc<str>>,
 }
 
 impl Walker<'_> {
@@ -443,8 +452,17 @@ impl Walker<'_> {
         field_path(&refs)
     }
 
-    fn location(&self, pos: TermPos) -> Option<Location> {
-        span_location(self.files, pos.into_opt()?)
+    fn location(&mut self, pos: TermPos) -> Option<Location> {
+        let span = pos.into_opt()?;
+        let at = self.files.location(span.src_id, span.start).ok()?;
+        let files = self.files;
+        let file =
+            self.shown.entry(span.src_id).or_insert_with(|| display_path(Path::new(files.name(span.src_id))).into());
+        Some(Location {
+            file: file.to_string(),
+            line: at.line.to_usize() as u32 + 1,
+            column: at.column.to_usize() as u32 + 1,
+        })
     }
 }
 

@@ -76,17 +76,16 @@ pub fn into_result(found: Vec<Diagnostic>) -> Result<(), Diagnostics> {
 /// Verifies a plan that arrives in parts. The core (every object outside the managed
 /// namespaces, and the objects other components put in them) is held whole; each part (the
 /// managed namespaces' own objects, a few hundred namespaces at a time) is proved against it
-/// and against itself, and can then be written and let go. A managed namespace's objects only
-/// name each other and the core's, and its flows only reach its own pods and the core's (the
-/// collector dials its environment's backends), so a part's pass sees everything it needs;
-/// a flow between two managed namespaces, which no part would see whole, is reported.
+/// and against itself, and can then be written and let go. A part's pass sees the objects of its
+/// own namespaces and of the namespaces its flows reach: a managed namespace's objects only name
+/// each other, and its flows reach its own pods and its environment's backends. Anything else
+/// a part named would show as missing, never pass unseen; a flow between two managed
+/// namespaces, which no part would see whole, is reported.
 pub struct Verifier<'a> {
     /// Every object of the core.
     core: Vec<Placed<'a>>,
-    /// The core's objects outside the managed namespaces: every part may name or reach them.
-    shared: Vec<Placed<'a>>,
-    /// The core's objects in each managed namespace (Grafana's dashboard reader Role).
-    in_managed: BTreeMap<&'a str, Vec<Placed<'a>>>,
+    /// The core's objects by namespace (in a managed one: Grafana's dashboard reader Role).
+    by_namespace: BTreeMap<&'a str, Vec<Placed<'a>>>,
     /// Flows with no end in a managed namespace.
     core_flows: Vec<&'a Flow>,
     /// Flows with an end in a managed namespace, under that namespace.
@@ -102,15 +101,9 @@ impl<'a> Verifier<'a> {
     pub fn new(core: &'a Plan, flows: &'a [Flow], managed: &'a BTreeSet<String>) -> Verifier<'a> {
         let is_managed = |ns: &str| managed.contains(ns);
         let all: Vec<Placed> = placed(core).collect();
-        let mut shared = Vec::new();
-        let mut in_managed: BTreeMap<&str, Vec<Placed>> = BTreeMap::new();
+        let mut by_namespace: BTreeMap<&str, Vec<Placed>> = BTreeMap::new();
         for p in &all {
-            let ns = p.object.namespace();
-            if is_managed(ns) {
-                in_managed.entry(ns).or_default().push(*p);
-            } else {
-                shared.push(*p);
-            }
+            by_namespace.entry(p.object.namespace()).or_default().push(*p);
         }
         let mut rendered: BTreeSet<&str> = all.iter().map(|p| p.object.namespace()).filter(|n| !n.is_empty()).collect();
         rendered.extend(managed.iter().map(String::as_str));
@@ -130,7 +123,7 @@ impl<'a> Verifier<'a> {
                 (Some(_), Some(_)) => crossing.push(flow),
             }
         }
-        Verifier { core: all, shared, in_managed, core_flows, managed_flows, crossing, rendered }
+        Verifier { core: all, by_namespace, core_flows, managed_flows, crossing, rendered }
     }
 
     /// The core's own pass: its objects and the flows between its namespaces.
@@ -145,17 +138,24 @@ impl<'a> Verifier<'a> {
         found
     }
 
-    /// One part's pass: its objects, against themselves and the core; the flows of its
-    /// namespaces.
+    /// One part's pass: its objects, against themselves and the core's objects in the
+    /// namespaces they are in or their flows reach; the flows of its namespaces.
     pub fn part(&self, part: &Plan, secrets: &Known) -> Vec<Diagnostic> {
         let checked: Vec<Placed> = placed(part).collect();
-        let namespaces: BTreeSet<&str> = checked.iter().map(|p| p.object.namespace()).collect();
-        let mut visible = self.shared.clone();
+        let mut seen: BTreeSet<&str> = checked.iter().map(|p| p.object.namespace()).collect();
         let mut flows = Vec::new();
-        for ns in &namespaces {
-            visible.extend(self.in_managed.get(ns).into_iter().flatten());
-            flows.extend(self.managed_flows.get(ns).into_iter().flatten());
+        for ns in &seen {
+            flows.extend(self.managed_flows.get(ns).into_iter().flatten().copied());
         }
+        for flow in &flows {
+            for end in [&flow.from, &flow.to] {
+                if let Endpoint::Pods { namespace, .. } = &**end {
+                    seen.insert(namespace);
+                }
+            }
+        }
+        let mut visible: Vec<Placed> =
+            seen.iter().flat_map(|ns| self.by_namespace.get(ns)).flatten().copied().collect();
         visible.extend(&checked);
         self.pass(&checked, &visible, &flows, secrets)
     }

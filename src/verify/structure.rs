@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{restricted, Placed};
 use crate::diag::Diagnostic;
 use crate::model::Tenancy;
-use crate::plan::{Object, ObjectKey};
+use crate::plan::Object;
 
 /// What must hold of every object, whatever the input: no object twice in its target, nothing
 /// cluster-scoped in a namespaced target, every pod restricted, every claim sized and mounted
 /// only where it can be (see [`restricted`]), every image pinned by digest. `checked` are the
 /// objects judged; `visible` holds them and the rest of their namespaces (a second copy of an
 /// object, the claims a pod mounts).
-pub fn check(checked: &[Placed], visible: &[Placed]) -> Vec<Diagnostic> {
+pub fn check<'a>(checked: &[Placed<'a>], visible: &[Placed<'a>]) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     // (namespace, name) of every standalone claim. A namespace lies in one target, so the
     // claims of a pod's namespace are its target's.
@@ -24,13 +24,15 @@ pub fn check(checked: &[Placed], visible: &[Placed]) -> Vec<Diagnostic> {
         .filter(|p| matches!(p.object, Object::PersistentVolumeClaim(_)))
         .map(|p| (p.object.namespace(), p.object.name()))
         .collect();
-    let mut copies: BTreeMap<(&str, ObjectKey), usize> = BTreeMap::new();
+    let identity =
+        |p: &Placed<'a>| (p.target, p.object.api_version(), p.object.kind(), p.object.namespace(), p.object.name());
+    let mut copies: BTreeMap<_, usize> = BTreeMap::new();
     for p in visible {
-        *copies.entry((p.target, p.object.key())).or_default() += 1;
+        *copies.entry(identity(p)).or_default() += 1;
     }
     for &Placed { target, tenancy, object: o } in checked {
         let mut say = |message: String| problems.push(Diagnostic::error(message));
-        if copies.get(&(target, o.key())).is_some_and(|n| *n > 1) {
+        if copies.get(&(target, o.api_version(), o.kind(), o.namespace(), o.name())).is_some_and(|n| *n > 1) {
             say(format!("target `{target}` would hold {} twice", o.key()));
         }
         if o.cluster_scoped() && tenancy == Tenancy::Namespaced {
