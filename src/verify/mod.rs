@@ -2,9 +2,10 @@
 //!
 //! Schema validation cannot see a volumeMount without its volume, a `$(VAR)` defined too late,
 //! a Service that selects nothing, a flow a NetworkPolicy blocks at one end, or a ConfigMap the
-//! API server refuses for its size. The plan is complete before emit, so each of these is
-//! checked here on the objects themselves, every problem at once, each naming the object and
-//! the field. The checker accepted the topology, so a failure here is a bug in obsc.
+//! API server refuses for its size. Each of these is checked here on the objects themselves,
+//! before emit sees them (a large plan part by part, see [`Verifier`]), every problem at once,
+//! each naming the object and the field. The checker accepted the topology, so a failure here
+//! is a bug in obsc.
 //!
 //! - [`pods`]: volumes and mounts, environment references, ConfigMap and Secret references,
 //!   probe ports.
