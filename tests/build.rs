@@ -294,3 +294,44 @@ fn a_read_only_output_directory_fails_cleanly_and_keeps_the_old_output() {
     assert!(stderr.contains("Permission denied") && stderr.contains("nothing was written"), "{stderr}");
     assert_eq!(emit::read_dir(&out).unwrap(), before, "the old output is untouched, no staging left");
 }
+
+#[test]
+fn a_platform_of_many_parts_is_written_as_it_is_rendered_whole() {
+    // 400 more managed namespaces (over three parts of 128 and a rest), every fifth on the
+    // partner-team tier: the build writes them part by part; `build --check` renders the plan
+    // whole in memory and compares. They must agree file for file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("environments")).unwrap();
+    std::os::unix::fs::symlink(root().join("dashboards"), dir.path().join("dashboards")).unwrap();
+    let mut platform =
+        format!("(import \"{}\") & {{ namespaces = {{\n", root().join("environments/platform.ncl").display());
+    for i in 0..400 {
+        let env = ["dev", "test", "prod"][i % 3];
+        let tier = if i % 5 == 0 { ", default_tier = \"partner-team\"" } else { "" };
+        platform.push_str(&format!("  \"many-{i:03}-{env}\" = {{ environment = \"{env}\"{tier} }},\n"));
+    }
+    platform.push_str("} }\n");
+    let file = dir.path().join("environments/platform.ncl");
+    std::fs::write(&file, platform).unwrap();
+    let file = file.to_str().unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+
+    let built = obsc(&["--platform", file, "build", "--all", "-o", out]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let files = emit::read_dir(std::path::Path::new(out)).unwrap();
+    let collectors = files.keys().filter(|p| p.ends_with("/deployment-monitoring-collector.yaml")).count();
+    assert_eq!(collectors, 400 + 11, "every managed namespace's collector, the shipped ones too");
+    let check = obsc(&["--platform", file, "build", "--all", "-o", out, "--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}{}", text(&check.stdout), text(&check.stderr));
+
+    // One target alone is the same as that target of the whole build.
+    let alone = dir.path().join("alone");
+    let built = obsc(&["--platform", file, "build", "prod", "-o", alone.to_str().unwrap()]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert_eq!(
+        emit::read_dir(&alone.join("prod")).unwrap(),
+        emit::read_dir(&std::path::Path::new(out).join("prod")).unwrap()
+    );
+    assert_eq!(std::fs::read_dir(&alone).unwrap().count(), 1, "only the target asked for");
+}
