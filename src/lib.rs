@@ -5,6 +5,7 @@
 //! [`emit`]; [`pipeline`] runs render and verify a part at a time.
 
 pub mod buckets;
+pub mod budget;
 pub mod check;
 pub mod dashboards;
 pub mod diag;
@@ -39,6 +40,8 @@ pub struct Compiled {
     pub dashboards: dashboards::Files,
     pub pins: pins::Pins,
     pub plan: Plan,
+    /// What the plan takes from each namespace's quota.
+    pub usage: std::collections::BTreeMap<String, budget::Usage>,
     /// Things worth knowing that do not stop the build (e.g. a deprecated Loki mode).
     pub warnings: Diagnostics,
 }
@@ -75,10 +78,34 @@ pub fn check(platform: &Path, pins_file: &Path) -> Result<Checked, Diagnostics> 
     Ok(Checked { loaded, dashboards, pins, warnings: found })
 }
 
+/// A plan that was rendered, verified and handed on.
+#[derive(Debug)]
+pub struct Streamed {
+    /// The core of the plan, with every flow.
+    pub core: Plan,
+    /// What the plan takes from each namespace's quota.
+    pub usage: std::collections::BTreeMap<String, budget::Usage>,
+    /// The plan against the quotas: headroom and rollout warnings (errors fail the stream).
+    pub warnings: Diagnostics,
+}
+
 impl Checked {
-    /// Renders and verifies the plan part by part into `receiver` (see [`pipeline`]); returns
-    /// the core of the plan.
-    pub fn stream(&self, receiver: &dyn pipeline::Receiver) -> Result<Plan, pipeline::Failure> {
+    /// Renders and verifies the plan part by part into `receiver` (see [`pipeline`]), then
+    /// judges it against the quotas: a namespace that does not fit fails it.
+    pub fn stream(&self, receiver: &dyn pipeline::Receiver) -> Result<Streamed, pipeline::Failure> {
+        let platform = &self.loaded.platform;
+        let ran = self.run(receiver)?;
+        let mut judged = budget::judge(platform, &self.loaded.sources, &ran.usage);
+        judged.sort();
+        if judged.has_errors() {
+            return Err(pipeline::Failure::Invalid(judged));
+        }
+        Ok(Streamed { core: ran.core, usage: ran.usage, warnings: judged })
+    }
+
+    /// Renders and verifies the plan part by part into `receiver`, measuring it against the
+    /// quotas without judging (`obsc quota` reports a namespace that does not fit).
+    pub fn run(&self, receiver: &dyn pipeline::Receiver) -> Result<pipeline::Ran, pipeline::Failure> {
         pipeline::run(&self.loaded.platform, &self.pins, &self.dashboards, receiver, pipeline::PART)
     }
 }
@@ -88,10 +115,12 @@ impl Checked {
 pub fn compile(platform: &Path, pins_file: &Path) -> Result<Compiled, Diagnostics> {
     let checked = check(platform, pins_file)?;
     let parts = pipeline::Collect::default();
-    let core = checked.stream(&parts).map_err(|f| match f {
+    let streamed = checked.stream(&parts).map_err(|f| match f {
         pipeline::Failure::Invalid(d) => d,
         pipeline::Failure::Stopped => Diagnostics(vec![diag::Diagnostic::error("bug: collecting the plan stopped")]),
     })?;
-    let Checked { loaded, dashboards, pins, warnings } = checked;
-    Ok(Compiled { loaded, dashboards, pins, plan: parts.into_plan(core), warnings })
+    let Checked { loaded, dashboards, pins, mut warnings } = checked;
+    warnings.0.extend(streamed.warnings.0);
+    warnings.sort();
+    Ok(Compiled { loaded, dashboards, pins, plan: parts.into_plan(streamed.core), usage: streamed.usage, warnings })
 }

@@ -113,6 +113,17 @@ enum Command {
     },
     /// List the Secrets a target expects to exist (namespace, name, keys, readers).
     Secrets { target: String },
+    /// Show what a target takes from each namespace's ResourceQuota: quota, steady use, rollout
+    /// peak, free share, the largest consumers. `--request`: the text of a quota increase
+    /// request for the namespaces that do not fit with headroom.
+    Quota {
+        target: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+        /// Print the quota increase request instead of the table.
+        #[arg(long)]
+        request: bool,
+    },
     /// List the network flows the configs dial and the NetworkPolicies allow; `--outside`: only
     /// those with an end outside obsc's namespaces, whose owners must allow them.
     Flows {
@@ -254,8 +265,10 @@ fn checked(cli: &Cli) -> Result<&'static Checked, Failure> {
 
 /// `check` and `build` report the warnings about the topology, once its plan is proved; the
 /// commands that only read the compiled platform stay quiet.
-fn warn(warnings: &Diagnostics) {
-    for w in warnings.warnings() {
+fn warn(topology: &Diagnostics, plan: &Diagnostics) {
+    let mut all = Diagnostics(topology.0.iter().chain(&plan.0).cloned().collect());
+    all.sort();
+    for w in all.warnings() {
         complain!("{}", w.render());
     }
 }
@@ -285,9 +298,9 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         Command::Check => {
             let checked = checked(cli)?;
             let count = pipeline::Count::default();
-            let core = checked.stream(&count).map_err(streaming)?;
-            std::mem::forget(core);
-            warn(&checked.warnings);
+            let streamed = checked.stream(&count).map_err(streaming)?;
+            warn(&checked.warnings, &streamed.warnings);
+            std::mem::forget(streamed);
             let p = &checked.loaded.platform;
             say!(
                 "ok: {} environments, {} managed namespaces, {} targets, {} objects",
@@ -300,7 +313,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         }
         Command::Build { targets, all, out, check: true } => {
             let compiled = compile(cli)?;
-            warn(&compiled.warnings);
+            warn(&compiled.warnings, &Diagnostics::default());
             let chosen = choose_targets(&compiled.loaded.platform, targets, *all)?;
             let mut rendered = BTreeMap::new();
             for name in &chosen {
@@ -318,9 +331,9 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             // into the staging directories as it comes; dropped on a failure, they go.
             let staging = emit::Staging::open(out, &root, &names, &emit::Disk).map_err(|e| unwritten(e, out))?;
             match checked.stream(&staging) {
-                Ok(core) => {
-                    std::mem::forget(core);
-                    warn(&checked.warnings);
+                Ok(streamed) => {
+                    warn(&checked.warnings, &streamed.warnings);
+                    std::mem::forget(streamed);
                 }
                 Err(pipeline::Failure::Invalid(d)) => return Err(Failure::Invalid(d)),
                 Err(pipeline::Failure::Stopped) => {
@@ -383,6 +396,26 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 if let Some(hint) = &s.hint {
                     for line in hint.lines() {
                         say!("    {line}");
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Quota { target, format, request } => {
+            let checked = checked(cli)?;
+            let chosen = choose_targets(&checked.loaded.platform, std::slice::from_ref(target), false)?;
+            let ran = checked.run(&pipeline::Count::default()).map_err(streaming)?;
+            let report = obsc::budget::report::Report::of(&checked.loaded.platform, &chosen[0], &ran.usage);
+            std::mem::forget(ran);
+            match (format, request) {
+                (DiffFormat::Json, _) => say!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+                (DiffFormat::Text, false) => say_raw!("{}", report.text()),
+                (DiffFormat::Text, true) => {
+                    let text = report.request();
+                    if text.is_empty() {
+                        say!("every namespace of target `{target}` fits its quota with headroom: nothing to request");
+                    } else {
+                        say_raw!("{text}");
                     }
                 }
             }

@@ -33,6 +33,61 @@ pub struct Platform {
     /// Grafanas by name; none is fine.
     #[serde(default)]
     pub grafana: BTreeMap<String, Grafana>,
+    /// The namespaces' ResourceQuotas, where the cluster sets them (`modules/quota.ncl`).
+    #[serde(default)]
+    pub quota: Option<Quotas>,
+}
+
+/// `quota`: what the cluster lets each namespace hold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quotas {
+    /// The cluster's standard sizes by name.
+    #[serde(default)]
+    pub sizes: BTreeMap<String, Hard>,
+    #[serde(default)]
+    pub roles: RoleQuotas,
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, Quota>,
+    pub headroom_percent: f64,
+}
+
+/// The quota of every namespace of a role that `quota.namespaces` does not name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleQuotas {
+    pub monitoring: Option<Quota>,
+    pub storage: Option<Quota>,
+    pub grafana: Option<Quota>,
+    pub managed: Option<Quota>,
+}
+
+/// A namespace's quota as written: a standard size and values that override it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Quota {
+    pub size: Option<String>,
+    #[serde(flatten)]
+    pub hard: Hard,
+}
+
+/// A ResourceQuota's `spec.hard`, the keys obsc can measure. Quantities are in the forms the
+/// contract admits (`names.CpuQuantity`, `names.MemoryQuantity`, `names.StorageSize`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hard {
+    #[serde(rename = "requests.cpu")]
+    pub requests_cpu: Option<String>,
+    #[serde(rename = "limits.cpu")]
+    pub limits_cpu: Option<String>,
+    #[serde(rename = "requests.memory")]
+    pub requests_memory: Option<String>,
+    #[serde(rename = "limits.memory")]
+    pub limits_memory: Option<String>,
+    #[serde(rename = "requests.storage")]
+    pub requests_storage: Option<String>,
+    pub persistentvolumeclaims: Option<u64>,
+    #[serde(rename = "count/pods")]
+    pub pods: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

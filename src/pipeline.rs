@@ -13,10 +13,11 @@
 //! staged. The parts are numbered, so a receiver that keeps them can put the plan back in one
 //! order whatever the threads did.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::budget;
 use crate::dashboards;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::Platform;
@@ -51,15 +52,23 @@ pub enum Failure {
     Stopped,
 }
 
+/// What a run leaves besides the files: the core of the plan (with every flow) and what the
+/// plan takes from each namespace's quota.
+#[derive(Debug)]
+pub struct Ran {
+    pub core: Plan,
+    pub usage: BTreeMap<String, budget::Usage>,
+}
+
 /// Renders and verifies the checked platform, handing each verified part to `receiver`, `part`
-/// managed namespaces at a time. Returns the core of the plan, with every flow.
+/// managed namespaces at a time, and measures every part against the quotas.
 pub fn run(
     platform: &Platform,
     pins: &Pins,
     dashboards: &dashboards::Files,
     receiver: &dyn Receiver,
     part: usize,
-) -> Result<Plan, Failure> {
+) -> Result<Ran, Failure> {
     let mut cx = Context::new(platform, pins).map_err(Failure::Invalid)?;
     let mut core = render::core(&cx, dashboards).map_err(Failure::Invalid)?;
     let known = secrets::known(platform);
@@ -78,11 +87,15 @@ pub fn run(
                 return;
             }
             if job == 0 {
+                outcome.measure(&core);
                 outcome.settle(verifier.core(&known), || receiver.core(&core));
                 continue;
             }
             match render::managed(&cx, parts[job - 1]) {
-                Ok(plan) => outcome.settle(verifier.part(&plan, &known), || receiver.part(job - 1, plan)),
+                Ok(plan) => {
+                    outcome.measure(&plan);
+                    outcome.settle(verifier.part(&plan, &known), || receiver.part(job - 1, plan));
+                }
                 Err(d) => outcome.settle(d.0, || Ok(())),
             }
         };
@@ -100,7 +113,7 @@ pub fn run(
         return Err(Failure::Stopped);
     }
     core.flows = std::mem::take(&mut cx.flows.all);
-    Ok(core)
+    Ok(Ran { core, usage: outcome.usage.into_inner().unwrap_or_else(|e| e.into_inner()) })
 }
 
 /// What the workers found so far.
@@ -111,9 +124,24 @@ struct Outcome {
     failed: AtomicBool,
     /// The receiver stopped: no more work.
     stopped: AtomicBool,
+    /// What the plan takes, by namespace.
+    usage: Mutex<BTreeMap<String, budget::Usage>>,
 }
 
 impl Outcome {
+    /// Adds what a piece of the plan takes from its namespaces' quotas.
+    fn measure(&self, plan: &Plan) {
+        match budget::measure(plan.targets.values().flat_map(|t| t.objects.iter())) {
+            Ok(measured) => {
+                let mut usage = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+                for (namespace, u) in measured {
+                    usage.entry(namespace).or_default().absorb(u);
+                }
+            }
+            Err(problem) => self.settle(vec![*render::bug(problem)], || Ok(())),
+        }
+    }
+
     /// Records a pass's problems, or delivers what it passed if nothing has failed yet.
     fn settle(&self, problems: Vec<Diagnostic>, deliver: impl FnOnce() -> Result<(), Stop>) {
         if !problems.is_empty() {
@@ -180,9 +208,9 @@ mod tests {
 
     fn whole(checked: &crate::Checked, part: usize) -> Plan {
         let parts = Collect::default();
-        let core = run(&checked.loaded.platform, &checked.pins, &checked.dashboards, &parts, part)
+        let ran = run(&checked.loaded.platform, &checked.pins, &checked.dashboards, &parts, part)
             .unwrap_or_else(|e| panic!("part size {part}: {e:?}"));
-        parts.into_plan(core)
+        parts.into_plan(ran.core)
     }
 
     /// Every target's files, as emit would write them.

@@ -9,6 +9,7 @@ mod backends;
 mod collector;
 mod grafana;
 mod names;
+mod quota;
 mod retention;
 mod routing;
 mod secrets;
@@ -32,6 +33,7 @@ pub fn check(platform: &Platform, sources: &SourceMap, dashboards: &dashboards::
     services::check(&mut checker);
     grafana::check(&mut checker);
     secrets::check(&mut checker);
+    quota::check(&mut checker);
     checker.found.sort();
     checker.found
 }
