@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 use similar::TextDiff;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::plan::{Object, ObjectKey};
+use crate::facts::addresses;
+use crate::model::Platform;
+use crate::plan::{Object, ObjectKey, Plan};
 
 /// What differs between a render and a directory.
 #[derive(Debug, Default, Serialize)]
@@ -85,11 +87,26 @@ pub fn compare(target: &str, rendered: &[Object], against: &Path) -> Result<Obje
     let theirs = read_objects(against)?;
     let mut ours = BTreeMap::new();
     for o in rendered {
-        let value = serde_json::to_value(o).map_err(|e| one(format!("cannot compare {}: {e}", o.key())))?;
-        ours.insert(o.key(), canonical(value));
+        ours.insert(o.key(), value_of(o)?);
     }
+    Ok(between(target, &ours, &theirs, ("against", "rendered")))
+}
+
+fn value_of(o: &Object) -> Result<Value, Diagnostics> {
+    let value = serde_json::to_value(o).map_err(|e| one(format!("cannot compare {}: {e}", o.key())))?;
+    Ok(canonical(value))
+}
+
+/// What differs from `theirs` to `ours`, object by object; `labels` name the two sides in
+/// each object's diff header.
+fn between(
+    target: &str,
+    ours: &BTreeMap<ObjectKey, Value>,
+    theirs: &BTreeMap<ObjectKey, Value>,
+    (their_label, our_label): (&str, &str),
+) -> ObjectDiff {
     let mut diff = ObjectDiff { target: target.to_string(), ..ObjectDiff::default() };
-    for (key, value) in &ours {
+    for (key, value) in ours {
         match theirs.get(key) {
             None => diff.added.push(key.clone()),
             Some(old) if old != value => {
@@ -98,7 +115,7 @@ pub fn compare(target: &str, rendered: &[Object], against: &Path) -> Result<Obje
                 let text = TextDiff::from_lines(&old_text, &new_text)
                     .unified_diff()
                     .context_radius(3)
-                    .header(&format!("{} (against)", key), &format!("{} (rendered)", key))
+                    .header(&format!("{key} ({their_label})"), &format!("{key} ({our_label})"))
                     .to_string();
                 diff.changed.push(Change { object: key.clone(), diff: text });
             }
@@ -106,7 +123,86 @@ pub fn compare(target: &str, rendered: &[Object], against: &Path) -> Result<Obje
         }
     }
     diff.removed = theirs.keys().filter(|k| !ours.contains_key(*k)).cloned().collect();
-    Ok(diff)
+    diff
+}
+
+/// What promoting environment `from` to `to` would change in `to` (`obsc promote`): each
+/// environment's own objects (those in its monitoring namespace and its managed namespaces;
+/// a Grafana's are no environment's own: it serves several) with the environment's name
+/// written `<env>` wherever it stands as a word (`ca7f8f-test`, `loki-test`, `orders-test.svc`,
+/// `(environment test)`: not inside a longer word or a path), then compared object by object
+/// as `obsc diff` compares. Pod templates' config hashes are left out: the configs are
+/// compared in their ConfigMaps. A namespace whose name does not carry its environment's shows
+/// as added on one side and removed on the other.
+pub fn promotion(platform: &Platform, plan: &Plan, from: &str, to: &str) -> Result<ObjectDiff, Diagnostics> {
+    let ours = neutral_objects(platform, plan, from)?;
+    let theirs = neutral_objects(platform, plan, to)?;
+    Ok(between(&format!("{from} -> {to}"), &ours, &theirs, (&format!("{to} now"), &format!("{from} promoted"))))
+}
+
+fn neutral_objects(platform: &Platform, plan: &Plan, env: &str) -> Result<BTreeMap<ObjectKey, Value>, Diagnostics> {
+    let Some(environment) = platform.environments.get(env) else {
+        return Err(one(format!("`{env}` is not an environment")));
+    };
+    let mut namespaces: BTreeSet<&str> = platform.namespaces_of(env).map(|(name, _)| name.as_str()).collect();
+    namespaces.insert(&environment.monitoring_namespace);
+    let grafana = |o: &Object| {
+        o.metadata().labels.as_ref().and_then(|l| l.get(addresses::NAME_LABEL)).map(String::as_str)
+            == Some(addresses::grafana::NAME)
+    };
+    let mut out = BTreeMap::new();
+    for o in plan.targets.values().flat_map(|t| &t.objects) {
+        if !namespaces.contains(o.namespace()) || grafana(o) {
+            continue;
+        }
+        let mut value = neutral(value_of(o)?, env);
+        // The config hash follows the config text, which differs by the environment's name
+        // and is compared in its ConfigMap beside.
+        if let Some(Value::Object(annotations)) = value.pointer_mut("/spec/template/metadata/annotations") {
+            annotations.remove(crate::names::CONFIG_HASH_ANNOTATION);
+        }
+        if let Some(key) = key_of(&value) {
+            out.insert(key, value);
+        }
+    }
+    Ok(out)
+}
+
+/// `value` with `env` written `<env>` where it stands as a word of a string or key.
+fn neutral(value: Value, env: &str) -> Value {
+    match value {
+        Value::String(s) => Value::String(neutral_text(&s, env)),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| neutral(v, env)).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (neutral_text(&k, env), neutral(v, env))).collect())
+        }
+        other => other,
+    }
+}
+
+fn neutral_text(text: &str, env: &str) -> String {
+    if env.is_empty() || !text.contains(env) {
+        return text.to_string();
+    }
+    // A word ends at anything but a letter, a digit or `/` (`/dev/shm` is a path, not `dev`).
+    let joiner = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '/'));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut before: Option<char> = None;
+    while let Some(at) = rest.find(env) {
+        let prior = rest[..at].chars().next_back().or(if at == 0 { before } else { None });
+        let after = rest[at + env.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if joiner(prior) && joiner(after) {
+            out.push_str("<env>");
+        } else {
+            out.push_str(env);
+        }
+        before = env.chars().next_back();
+        rest = &rest[at + env.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn one(message: String) -> Diagnostics {
@@ -231,4 +327,29 @@ pub fn freshness(
         .cloned()
         .collect();
     Ok(Freshness { objects: diff, other_files: other_files.into_iter().collect() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_is_neutral_where_it_stands_as_a_word() {
+        let cases = [
+            ("ca7f8f-test", "ca7f8f-<env>"),
+            ("http://loki-read.ca7f8f-test.svc:3100", "http://loki-read.ca7f8f-<env>.svc:3100"),
+            (
+                "// Collector of namespace orders-test (environment test).",
+                "// Collector of namespace orders-<env> (environment <env>).",
+            ),
+            ("\"test\"", "\"<env>\""),
+            ("latest contest tests test1", "latest contest tests test1"),
+            ("/test/data and /var/test", "/test/data and /var/test"),
+            ("testtest", "testtest"),
+            ("test-test", "<env>-<env>"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(neutral_text(text, "test"), expected, "{text}");
+        }
+    }
 }

@@ -106,6 +106,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },
+    /// What promoting environment FROM to TO would change in TO: each environment's own objects
+    /// with its name written `<env>`, compared as `diff` compares. Exit 0: same, 1: different,
+    /// 2: error.
+    Promote {
+        from: String,
+        to: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+    },
     /// Draw the platform: namespaces, collectors, signal flows, backends, storage.
     Graph {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
@@ -361,6 +370,18 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 return Err(Failure::Trouble(format!("`{}` is not a directory", against.display())));
             }
             let diff = diff::compare(target, objects, against).map_err(Failure::Error)?;
+            match format {
+                DiffFormat::Text => say_raw!("{}", diff.render(use_color(cli))),
+                DiffFormat::Json => say!("{}", serde_json::to_string_pretty(&diff).unwrap_or_default()),
+            }
+            Ok(if diff.is_empty() { 0 } else { INVALID })
+        }
+        Command::Promote { from, to, format } => {
+            let compiled = compile(cli).map_err(|f| match f {
+                Failure::Invalid(d) => Failure::Error(d),
+                other => other,
+            })?;
+            let diff = diff::promotion(&compiled.loaded.platform, &compiled.plan, from, to).map_err(Failure::Error)?;
             match format {
                 DiffFormat::Text => say_raw!("{}", diff.render(use_color(cli))),
                 DiffFormat::Json => say!("{}", serde_json::to_string_pretty(&diff).unwrap_or_default()),

@@ -36,6 +36,20 @@ pub struct Platform {
     /// The namespaces' ResourceQuotas, where the cluster sets them (`modules/quota.ncl`).
     #[serde(default)]
     pub quota: Option<Quotas>,
+    /// The order environments are promoted in (`modules/promotion.ncl`).
+    #[serde(default)]
+    pub promotion: Option<Promotion>,
+}
+
+/// `promotion`: environments in the order changes reach them, and the reasoned exceptions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Promotion {
+    pub order: Vec<String>,
+    /// Environment -> feature (`tempo`, `traces`, `faro`...) -> the reason it may run there
+    /// first.
+    #[serde(default)]
+    pub exceptions: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// `quota`: what the cluster lets each namespace hold.

@@ -3,6 +3,10 @@
 //! Every derived name (a backend's Service, a bucket, a backend instance) is made by one
 //! function here, so the checker and the renderers can never disagree about it.
 
+/// The pod template annotation that carries the SHA-256 of a workload's config, so that a
+/// config change rolls its pods.
+pub const CONFIG_HASH_ANNOTATION: &str = "obsc.dev/config-sha256";
+
 /// A DNS-1123 label: Namespace, Service and most object names.
 pub fn is_dns_label(s: &str) -> bool {
     let bytes = s.as_bytes();

@@ -9,6 +9,7 @@ mod backends;
 mod collector;
 mod grafana;
 mod names;
+mod promotion;
 mod quota;
 mod retention;
 mod routing;
@@ -34,6 +35,7 @@ pub fn check(platform: &Platform, sources: &SourceMap, dashboards: &dashboards::
     grafana::check(&mut checker);
     secrets::check(&mut checker);
     quota::check(&mut checker);
+    promotion::check(&mut checker);
     checker.found.sort();
     checker.found
 }

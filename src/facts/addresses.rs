@@ -282,8 +282,11 @@ pub mod grafana {
     pub const HTTP_PORT: u16 = 3000;
     /// Alertmanager gossip between the replicas (memberlist: TCP and UDP).
     pub const ALERTING_PORT: u16 = 9094;
+    /// The `app.kubernetes.io/name` of every object of a Grafana, also those it puts in the
+    /// namespaces it reads dashboards from.
+    pub const NAME: &str = "grafana";
 
     pub fn pods(grafana_name: &str) -> Labels {
-        selector("grafana", "server", grafana_name)
+        selector(NAME, "server", grafana_name)
     }
 }

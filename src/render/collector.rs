@@ -109,7 +109,7 @@ pub fn render(cx: &Context, ns: &str, namespace: &ManagedNamespace) -> Result<Re
 
     let mut annotations = BTreeMap::new();
     // A changed config changes the pod template, so the Deployment rolls.
-    annotations.insert("obsc.dev/config-sha256".to_string(), super::sha256(&config));
+    annotations.insert(crate::names::CONFIG_HASH_ANNOTATION.to_string(), super::sha256(&config));
     let deployment = Deployment {
         metadata: meta::object(COLLECTOR, ns, &pods),
         spec: Some(DeploymentSpec {

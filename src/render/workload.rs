@@ -28,7 +28,7 @@ pub fn template(
     volumes: Vec<Volume>,
     config_hash: Option<String>,
 ) -> PodTemplateSpec {
-    let annotations = config_hash.map(|h| BTreeMap::from([("obsc.dev/config-sha256".to_string(), h)]));
+    let annotations = config_hash.map(|h| BTreeMap::from([(crate::names::CONFIG_HASH_ANNOTATION.to_string(), h)]));
     PodTemplateSpec {
         metadata: Some(ObjectMeta { labels: Some(meta::labels(pods)), annotations, ..ObjectMeta::default() }),
         spec: Some(PodSpec {
