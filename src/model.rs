@@ -110,6 +110,15 @@ pub struct Target {
     pub tenancy: Tenancy,
     pub cluster_dns: ClusterDns,
     pub api_server_port: u16,
+    pub scrape: Scrape,
+}
+
+/// The cluster's monitoring stack, which scrapes the components through PodMonitors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scrape {
+    pub enabled: bool,
+    pub namespace: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

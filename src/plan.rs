@@ -57,6 +57,32 @@ pub struct RouteTls {
     pub insecure_edge_termination_policy: String,
 }
 
+/// A Prometheus Operator PodMonitor (`monitoring.coreos.com/v1`), which k8s-openapi does not
+/// carry: the cluster's monitoring stack scrapes the pods it selects. Only the fields obsc sets
+/// (prometheus-operator example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMonitor {
+    pub metadata: ObjectMeta,
+    pub spec: PodMonitorSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMonitorSpec {
+    /// The pods to scrape, in the PodMonitor's own namespace.
+    pub selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    pub pod_metrics_endpoints: Vec<PodMetricsEndpoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMetricsEndpoint {
+    /// The name of a container port of the selected pods.
+    pub port: String,
+    pub path: String,
+}
+
 /// `Scope` of a k8s-openapi type, as a value: the emitter refuses cluster-scoped objects in
 /// namespaced targets, and this is where it learns which ones are.
 trait ScopeKind {
@@ -78,6 +104,7 @@ macro_rules! objects {
         pub enum Object {
             $($variant(Box<$variant>),)*
             Route(Box<Route>),
+            PodMonitor(Box<PodMonitor>),
         }
 
         impl Object {
@@ -85,6 +112,7 @@ macro_rules! objects {
                 match self {
                     $(Object::$variant(_) => <$variant as Resource>::API_VERSION,)*
                     Object::Route(_) => "route.openshift.io/v1",
+                    Object::PodMonitor(_) => "monitoring.coreos.com/v1",
                 }
             }
 
@@ -92,6 +120,7 @@ macro_rules! objects {
                 match self {
                     $(Object::$variant(_) => <$variant as Resource>::KIND,)*
                     Object::Route(_) => "Route",
+                    Object::PodMonitor(_) => "PodMonitor",
                 }
             }
 
@@ -99,6 +128,7 @@ macro_rules! objects {
                 match self {
                     $(Object::$variant(o) => o.metadata(),)*
                     Object::Route(o) => &o.metadata,
+                    Object::PodMonitor(o) => &o.metadata,
                 }
             }
 
@@ -106,13 +136,14 @@ macro_rules! objects {
                 match self {
                     $(Object::$variant(o) => o.metadata_mut(),)*
                     Object::Route(o) => &mut o.metadata,
+                    Object::PodMonitor(o) => &mut o.metadata,
                 }
             }
 
             pub fn cluster_scoped(&self) -> bool {
                 match self {
                     $(Object::$variant(_) => <<$variant as Resource>::Scope as ScopeKind>::CLUSTER,)*
-                    Object::Route(_) => false,
+                    Object::Route(_) | Object::PodMonitor(_) => false,
                 }
             }
         }
@@ -121,7 +152,8 @@ macro_rules! objects {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 match self {
                     $(Object::$variant(o) => o.serialize(s),)*
-                    Object::Route(o) => RouteDocument { api_version: "route.openshift.io/v1", kind: "Route", route: o }.serialize(s),
+                    Object::Route(o) => Document { api_version: "route.openshift.io/v1", kind: "Route", body: o }.serialize(s),
+                    Object::PodMonitor(o) => Document { api_version: "monitoring.coreos.com/v1", kind: "PodMonitor", body: o }.serialize(s),
                 }
             }
         }
@@ -155,13 +187,20 @@ impl From<Route> for Object {
     }
 }
 
+impl From<PodMonitor> for Object {
+    fn from(o: PodMonitor) -> Self {
+        Object::PodMonitor(Box::new(o))
+    }
+}
+
+/// An object of a kind k8s-openapi does not carry, with its apiVersion and kind.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct RouteDocument<'a> {
+struct Document<'a, T> {
     api_version: &'static str,
     kind: &'static str,
     #[serde(flatten)]
-    route: &'a Route,
+    body: &'a T,
 }
 
 /// What identifies an object in a cluster.

@@ -122,14 +122,27 @@ fn collector_pods(objects: &[Value]) -> &Value {
 }
 
 /// The ports of Service `alloy` (none when there is no such Service), and of the ingress of the
-/// collector's NetworkPolicy, which must admit only pods of the namespace itself.
+/// collector's NetworkPolicy, which must admit only pods of the namespace itself (the
+/// monitoring stack's rule admits its namespace to the metrics port alone).
 fn exposed_ports(objects: &[Value]) -> (BTreeSet<u64>, BTreeSet<u64>) {
     let service = objects.iter().find(|o| o["kind"] == "Service" && o["metadata"]["name"] == "alloy");
     let service_ports = service
         .map_or(BTreeSet::new(), |s| list(&s["spec"]["ports"]).iter().map(|p| p["port"].as_u64().unwrap()).collect());
     let policy = find(objects, "NetworkPolicy", "monitoring-collector");
     let mut ingress_ports = BTreeSet::new();
+    let stack = serde_json::json!([{
+        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "openshift-user-workload-monitoring" } },
+        "podSelector": {}
+    }]);
     for rule in list(&policy["spec"]["ingress"]) {
+        if rule["from"] == stack {
+            assert_eq!(
+                rule["ports"],
+                serde_json::json!([{ "port": 12345, "protocol": "TCP" }]),
+                "the stack scrapes, nothing more"
+            );
+            continue;
+        }
         assert_eq!(rule["from"], serde_json::json!([{ "podSelector": {} }]), "receivers admit only their namespace");
         ingress_ports.extend(list(&rule["ports"]).iter().map(|p| p["port"].as_u64().unwrap()));
     }

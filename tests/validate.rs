@@ -47,10 +47,12 @@ fn every_object_passes_strict_openapi_validation() {
     yaml_objects(&root().join("rendered"), &mut files);
     files.sort();
     assert!(files.len() > 50, "expected the whole render, found {} files", files.len());
-    // OpenShift's Route has no schema in the package; every other kind must validate, and the
-    // exit code must say so.
+    // OpenShift's Route and the Prometheus Operator's PodMonitor have no schema in the package
+    // (the PodMonitors are validated against their CRD's below); every other kind must
+    // validate, and the exit code must say so.
     let (routes, files): (Vec<PathBuf>, Vec<PathBuf>) =
         files.into_iter().partition(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("route-")));
+    let (_, files): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| is_pod_monitor(f));
     assert!(!routes.is_empty(), "the shipped platform has Routes");
     let output = Command::new("kubernetes-validate")
         .args(["--strict", "-k", KUBERNETES_VERSION])
@@ -87,5 +89,62 @@ fn every_target_builds_with_kubectl_kustomize() {
             target.display(),
             files.len()
         );
+    }
+}
+
+fn is_pod_monitor(file: &Path) -> bool {
+    file.file_name().is_some_and(|n| n.to_string_lossy().starts_with("podmonitor-"))
+}
+
+/// Validates YAML files against a JSON schema with Python's jsonschema (kubernetes-validate's
+/// own dependency, so scripts/test installs it); returns each file's verdict.
+fn json_schema_verdicts(schema: &Path, files: &[PathBuf]) -> Vec<String> {
+    let script = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+for path in sys.argv[2:]:
+    errors = sorted(e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(open(path))))
+    print(path + ": " + ("ok" if not errors else "; ".join(errors)))
+"#;
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(schema)
+        .args(files)
+        .output()
+        .expect("python3 with jsonschema and PyYAML (kubernetes-validate's) must be installed: run scripts/test");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn every_pod_monitor_passes_its_crd_schema() {
+    let mut files = Vec::new();
+    yaml_objects(&root().join("rendered"), &mut files);
+    files.retain(|f| is_pod_monitor(f));
+    files.sort();
+    // Every component the shipped platform runs on the licence-plate cluster: 9 collectors,
+    // Loki, Tempo and Mimir of dev, test and prod, the Grafana, the single SeaweedFS server and
+    // the HA instance's 4 roles; kind does not scrape (no Prometheus Operator there).
+    assert_eq!(files.len(), 9 + 3 * 3 + 1 + 1 + 4, "a PodMonitor per component: {files:#?}");
+    let schema = root().join("tests/schemas/podmonitor-v1.json");
+    for verdict in json_schema_verdicts(&schema, &files) {
+        assert!(verdict.ends_with(": ok"), "{verdict}");
+    }
+    // The schema refuses what it should: an unknown field, a missing selector.
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(&files[0]).unwrap();
+    let broken = [good.replace("    port: ", "    prot: "), good.replace("  selector:", "  selektor:")];
+    let broken: Vec<PathBuf> = broken
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let path = dir.path().join(format!("broken-{i}.yaml"));
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    for verdict in json_schema_verdicts(&schema, &broken) {
+        assert!(verdict.contains("Additional properties are not allowed"), "{verdict}");
     }
 }

@@ -233,6 +233,8 @@ pub mod seaweedfs {
     pub const MASTER_PORT: u16 = 9333;
     pub const VOLUME_PORT: u16 = 8080;
     pub const FILER_PORT: u16 = 8888;
+    /// Every role's `-metricsPort` (SeaweedFS serves no metrics without one).
+    pub const METRICS_PORT: u16 = 9327;
     /// SeaweedFS serves gRPC on the HTTP port + 10000.
     pub const GRPC_OFFSET: u16 = 10000;
 

@@ -14,3 +14,4 @@ pub mod addresses;
 pub mod datasources;
 pub mod placement;
 pub mod retention;
+pub mod scrape;

@@ -11,6 +11,7 @@ use super::policies::{Flows, Owner};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::facts::addresses::Labels;
 use crate::facts::placement::{self, Place};
+use crate::facts::scrape::{self, Scraped};
 use crate::model::{Environment, Platform, StorageInstance, Target};
 use crate::pins::Pins;
 
@@ -92,6 +93,8 @@ pub struct Context<'a> {
     pub placement: BTreeMap<String, Place>,
     /// Every flow the configs dial; the NetworkPolicies are derived from it.
     pub flows: Flows,
+    /// What the cluster's monitoring stack scrapes, by namespace.
+    pub scraped: BTreeMap<String, Vec<Scraped>>,
 }
 
 impl<'a> Context<'a> {
@@ -101,7 +104,11 @@ impl<'a> Context<'a> {
             images: Images::resolve(pins)?,
             placement: placement::of_platform(platform),
             flows: Flows::default(),
+            scraped: BTreeMap::new(),
         };
+        for s in scrape::of_platform(platform) {
+            cx.scraped.entry(s.namespace.clone()).or_default().push(s);
+        }
         cx.flows = Flows::new(super::flows::of_platform(&cx).map_err(|d| Diagnostics(vec![*d]))?);
         Ok(cx)
     }

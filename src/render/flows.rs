@@ -203,6 +203,16 @@ pub fn of_platform(cx: &Context) -> Result<Vec<Flow>, Box<Diagnostic>> {
             t.cluster_services(&job, target, false, "SeaweedFS");
         }
     }
+    // The cluster's monitoring stack scrapes every component on its metrics port.
+    let mut stacks: BTreeMap<&str, Arc<Endpoint>> = BTreeMap::new();
+    for s in cx.scraped.values().flatten() {
+        let target = cx.target(&s.target)?;
+        let stack = stacks
+            .entry(target.scrape.namespace.as_str())
+            .or_insert_with_key(|ns| Arc::new(Endpoint::pods(ns, &Labels::new())));
+        let why = format!("the cluster's monitoring stack scrapes {}", s.name);
+        t.add(&*stack, &Endpoint::pods(&s.namespace, &s.pods), s.port, &why);
+    }
     t.0.sort();
     t.0.dedup();
     Ok(t.0)

@@ -20,6 +20,7 @@ pub mod grafana;
 pub mod loki;
 pub mod meta;
 pub mod mimir;
+pub mod monitoring;
 pub mod network;
 pub mod peers;
 pub mod pod;
@@ -121,6 +122,13 @@ pub fn core(cx: &Context, dashboards: &dashboards::Files) -> Result<Plan, Diagno
             all.push(network::default_deny(namespace));
         }
     }
+    // What the monitoring stack scrapes outside the managed namespaces (their collectors'
+    // PodMonitors come with their parts).
+    for (namespace, scraped) in &cx.scraped {
+        if !platform.namespaces.contains_key(namespace) {
+            scraped.iter().for_each(|s| all.push(monitoring::pod_monitor(s)));
+        }
+    }
     if problems.has_errors() {
         return Err(problems);
     }
@@ -158,6 +166,7 @@ pub fn managed(cx: &Context, namespaces: &[(&String, &ManagedNamespace)]) -> Res
                 Err(d) => problems.push(*d),
             }
         }
+        cx.scraped.get(ns_name.as_str()).into_iter().flatten().for_each(|s| all.push(monitoring::pod_monitor(s)));
     }
     if problems.has_errors() {
         return Err(problems);

@@ -110,13 +110,16 @@ pub fn derive(owner: &Owner, flows: &Flows) -> NetworkPolicy {
 }
 
 /// Rules for the flows' far ends: far ends with the same ports share a rule, and pods with the
-/// same labels in several namespaces share one peer (`kubernetes.io/metadata.name In [...]`).
+/// same labels in several namespaces share one peer (`kubernetes.io/metadata.name In [...]`)
+/// when they dial the same ports: a peer admits its namespaces to every port of its rule, so
+/// namespaces whose flows differ in ports (the applications and the monitoring stack, at a
+/// collector) get a peer each.
 fn rules<'a>(
     own_namespace: &str,
     flows: impl Iterator<Item = (&'a Endpoint, &'a Flow)>,
 ) -> Vec<(Vec<NetworkPolicyPeer>, Vec<NetworkPolicyPort>)> {
-    // far end (without its namespace name) -> namespaces -> ports
-    let mut by_other: BTreeMap<Other<'a>, (BTreeSet<&'a str>, Ports)> = BTreeMap::new();
+    // far end (without its namespace name) -> its namespace -> ports
+    let mut by_other: BTreeMap<Other<'a>, BTreeMap<Option<&'a str>, Ports>> = BTreeMap::new();
     for (other, flow) in flows {
         let (key, namespace) = match other {
             Endpoint::Pods { namespace, namespace_labels, pods, .. } => {
@@ -124,37 +127,18 @@ fn rules<'a>(
             }
             Endpoint::Address { cidr, .. } => (Other::Block(cidr), None),
         };
-        let entry = by_other.entry(key).or_default();
-        entry.0.extend(namespace);
-        entry.1.insert((flow.protocol, flow.port));
+        by_other.entry(key).or_default().entry(namespace).or_default().insert((flow.protocol, flow.port));
     }
     // ports -> peers
     let mut by_ports: BTreeMap<Ports, Vec<NetworkPolicyPeer>> = BTreeMap::new();
-    for (other, (namespaces, ports)) in by_other {
-        let peer = match other {
-            Other::Block(cidr) => NetworkPolicyPeer {
-                ip_block: Some(IPBlock { cidr: cidr.to_string(), except: None }),
-                ..NetworkPolicyPeer::default()
-            },
-            Other::Pods { namespace_labels, pods } => {
-                let selector = (!pods.is_empty()).then_some(pods);
-                if !namespace_labels.is_empty() {
-                    // A namespace known by its labels (OpenShift's router namespaces), not its name.
-                    NetworkPolicyPeer {
-                        namespace_selector: Some(meta::match_labels(namespace_labels)),
-                        pod_selector: Some(selector.map(meta::match_labels).unwrap_or_default()),
-                        ..NetworkPolicyPeer::default()
-                    }
-                } else {
-                    match namespaces.into_iter().collect::<Vec<&str>>().as_slice() {
-                        [only] if *only == own_namespace => network::same_namespace(selector),
-                        [only] => network::in_namespace(only, selector),
-                        names => network::in_namespaces(names, selector),
-                    }
-                }
-            }
-        };
-        by_ports.entry(ports).or_default().push(peer);
+    for (other, per_namespace) in by_other {
+        let mut namespaces_by_ports: BTreeMap<Ports, BTreeSet<&str>> = BTreeMap::new();
+        for (namespace, ports) in per_namespace {
+            namespaces_by_ports.entry(ports).or_default().extend(namespace);
+        }
+        for (ports, namespaces) in namespaces_by_ports {
+            by_ports.entry(ports).or_default().push(peer(&other, namespaces, own_namespace));
+        }
     }
     by_ports
         .into_iter()
@@ -170,6 +154,33 @@ fn rules<'a>(
             (peers, ports)
         })
         .collect()
+}
+
+/// The peer of a far end in its namespaces.
+fn peer(other: &Other, namespaces: BTreeSet<&str>, own_namespace: &str) -> NetworkPolicyPeer {
+    match other {
+        Other::Block(cidr) => NetworkPolicyPeer {
+            ip_block: Some(IPBlock { cidr: cidr.to_string(), except: None }),
+            ..NetworkPolicyPeer::default()
+        },
+        Other::Pods { namespace_labels, pods } => {
+            let selector = (!pods.is_empty()).then_some(*pods);
+            if !namespace_labels.is_empty() {
+                // A namespace known by its labels (OpenShift's router namespaces), not its name.
+                NetworkPolicyPeer {
+                    namespace_selector: Some(meta::match_labels(namespace_labels)),
+                    pod_selector: Some(selector.map(meta::match_labels).unwrap_or_default()),
+                    ..NetworkPolicyPeer::default()
+                }
+            } else {
+                match namespaces.into_iter().collect::<Vec<&str>>().as_slice() {
+                    [only] if *only == own_namespace => network::same_namespace(selector),
+                    [only] => network::in_namespace(only, selector),
+                    names => network::in_namespaces(names, selector),
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -209,5 +220,24 @@ mod tests {
         assert_eq!(spec.ingress.as_ref().unwrap().len(), 2, "collectors on 3100, the ring on 7946");
         assert_eq!(spec.egress.as_ref().unwrap().len(), 2, "the ring on 7946, S3 on 8333");
         assert_eq!(spec.policy_types.unwrap(), vec!["Ingress", "Egress"]);
+    }
+
+    #[test]
+    fn namespaces_that_dial_different_ports_do_not_share_a_peer() {
+        // Applications in `app` send OTLP to their collector; the monitoring stack scrapes its
+        // metrics port. Neither may reach the other's port.
+        let collector = labels(&[("app", "alloy")]);
+        let any = labels(&[]);
+        let owner = Owner { name: "c".into(), namespace: "app".into(), pods: collector.clone(), egress: false };
+        let flows = vec![
+            flow(Endpoint::pods("app", &any), Endpoint::pods("app", &collector), 4317),
+            flow(Endpoint::pods("monitoring", &any), Endpoint::pods("app", &collector), 12345),
+        ];
+        let ingress = derive(&owner, &Flows::new(flows)).spec.unwrap().ingress.unwrap();
+        assert_eq!(ingress.len(), 2, "{ingress:?}");
+        assert_eq!(ingress[0].from, Some(vec![network::same_namespace(None)]));
+        assert_eq!(ingress[0].ports, Some(vec![network::tcp(4317)]));
+        assert_eq!(ingress[1].from, Some(vec![network::in_namespace("monitoring", None)]));
+        assert_eq!(ingress[1].ports, Some(vec![network::tcp(12345)]));
     }
 }

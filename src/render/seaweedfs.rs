@@ -22,7 +22,7 @@ use super::{network, peers, pod, workload, Context, Image, Rendered};
 use crate::buckets::{self, Bucket};
 use crate::diag::Diagnostic;
 use crate::facts::addresses::seaweedfs::{
-    instance_pods, s3_pods, s3_service, FILER_PORT, GRPC_OFFSET, MASTER_PORT, S3_PORT, VOLUME_PORT,
+    instance_pods, s3_pods, s3_service, FILER_PORT, GRPC_OFFSET, MASTER_PORT, METRICS_PORT, S3_PORT, VOLUME_PORT,
 };
 use crate::model::StorageInstance;
 use crate::names::service_host;
@@ -190,7 +190,7 @@ pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Result<Ren
                 "-port.lance=0".into(),
             ],
         );
-        gateway.ports = Some(vec![pod::port("http", S3_PORT, "TCP")]);
+        gateway.ports = Some(vec![pod::port("http", S3_PORT, "TCP"), metrics_port()]);
         push_identities_mount(&mut gateway);
         let mut template = workload::template(&s3_pods, vec![gateway], vec![tmp(), identities(cx, name)], None);
         // Stateless: spread for availability, but never left unscheduled for it.
@@ -230,6 +230,7 @@ pub fn render(cx: &Context, name: &str, storage: &StorageInstance) -> Result<Ren
             all_ports.push(pod::port(&format!("{port_name}-grpc"), port + GRPC_OFFSET, "TCP"));
         }
         all_ports.push(pod::port("s3", S3_PORT, "TCP"));
+        all_ports.push(metrics_port());
         server.ports = Some(all_ports);
         server.readiness_probe = Some(pod::http_probe("/cluster/status", "master", 10));
         server.liveness_probe = Some(pod::http_probe("/cluster/status", "master", 30));
@@ -381,14 +382,27 @@ fn weed(
     c.command = Some(vec!["/usr/bin/weed".to_string()]);
     let mut args = vec![LOG_TO_STDERR.to_string(), role.to_string()];
     args.extend(flags);
+    // Off unless given a port (weed/stats/metrics.go: port 0 serves nothing); every role, and
+    // `weed server` once for all, takes `-metricsPort` (weed/command/master.go, volume.go,
+    // filer.go, s3.go, server.go at seaweedfs 4.x).
+    args.push(format!("-metricsPort={METRICS_PORT}"));
     c.args = Some(args);
     c.env = Some(vec![workload::pod_name_env()]);
-    c.ports = Some(vec![pod::port("http", http_port, "TCP"), pod::port("grpc", http_port + GRPC_OFFSET, "TCP")]);
+    c.ports = Some(vec![
+        pod::port("http", http_port, "TCP"),
+        pod::port("grpc", http_port + GRPC_OFFSET, "TCP"),
+        metrics_port(),
+    ]);
     c.readiness_probe = Some(pod::http_probe(health, "http", 10));
     c.liveness_probe = Some(pod::http_probe(health, "http", 30));
     c.resources = Some(pod::resources(&storage.resources));
     c.volume_mounts = Some(vec![pod::mount("tmp", "/tmp", false)]);
     c
+}
+
+/// Where every SeaweedFS role serves its Prometheus metrics.
+fn metrics_port() -> k8s_openapi::api::core::v1::ContainerPort {
+    pod::port("metrics", METRICS_PORT, "TCP")
 }
 
 /// Mounts the StatefulSet's `data` claim at `/data`.
@@ -556,7 +570,18 @@ fn policies(
     let s3_pods = s3_pods(name, storage);
     let ingress =
         if clients.is_empty() { Vec::new() } else { vec![network::allow_in(clients, vec![network::tcp(S3_PORT)])] };
-    Ok(vec![internal, network::ingress_only(&s3_service(name), ns, &s3_pods, ingress)])
+    let mut out = vec![internal, network::ingress_only(&s3_service(name), ns, &s3_pods, ingress)];
+    // The cluster's monitoring stack reads every role's metrics (`crate::facts::scrape`).
+    if target.scrape.enabled {
+        let stack = vec![network::in_namespace(&target.scrape.namespace, None)];
+        out.push(network::ingress_only(
+            &format!("{name}-metrics"),
+            ns,
+            &instance_pods,
+            vec![network::allow_in(stack, vec![network::tcp(METRICS_PORT)])],
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Objects that name other objects: every workload's selector matches its own pods, every
-//! Service selects pods of the plan on ports they declare, and every HPA, PDB, Route, Ingress,
+//! Service and PodMonitor selects pods of the plan on ports they declare, and every HPA, PDB,
+//! Route, Ingress,
 //! StatefulSet `serviceName`, RoleBinding and pod ServiceAccount names something that exists.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -157,6 +158,23 @@ pub fn check(checked: &[&Object], visible: &[&Object], templates: &Templates) ->
                     } else if let Some(port) = b.port.as_ref().and_then(|p| p.name.clone()) {
                         if !service_has_port(visible, ns, &b.name, &port) {
                             say(format!("Service `{}` has no port `{port}`", b.name));
+                        }
+                    }
+                }
+            }
+            Object::PodMonitor(m) => {
+                let pods = selected(ns, &m.spec.selector);
+                if pods.is_empty() {
+                    say("its selector matches no pod of the plan".to_string());
+                }
+                for endpoint in &m.spec.pod_metrics_endpoints {
+                    for p in &pods {
+                        if !p.ports.iter().any(|c| c.name.as_deref() == Some(endpoint.port.as_str())) {
+                            say(format!(
+                                "it scrapes port `{}`, which {} does not declare",
+                                endpoint.port,
+                                p.owner.key()
+                            ));
                         }
                     }
                 }
