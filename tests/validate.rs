@@ -134,7 +134,8 @@ fn every_pod_monitor_passes_its_crd_schema() {
     // The schema refuses what it should: an unknown field, a missing selector.
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(&files[0]).unwrap();
-    let broken = [good.replace("    port: ", "    prot: "), good.replace("  selector:", "  selektor:")];
+    let broken = [good.replace("- port: ", "- prot: "), good.replace("  selector:", "  selektor:")];
+    assert!(broken.iter().all(|b| *b != good), "the edits apply");
     let broken: Vec<PathBuf> = broken
         .iter()
         .enumerate()
