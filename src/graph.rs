@@ -147,6 +147,36 @@ impl Graph {
         graph
     }
 
+    /// The graph with the monitoring edges: the cluster's monitoring stack of each target that
+    /// scrapes, and what it scrapes (`crate::facts::scrape`).
+    pub fn with_monitoring(mut self, platform: &Platform) -> Graph {
+        use crate::facts::scrape::{self, Component};
+        let mut stacks: std::collections::BTreeMap<String, Vec<Node>> = Default::default();
+        let mut edges = std::collections::BTreeSet::new();
+        for s in scrape::of_platform(platform) {
+            let Some(target) = platform.targets.get(&s.target) else { continue };
+            let stack = id(&["scraper", &target.scrape.namespace]);
+            let nodes = stacks.entry(target.scrape.namespace.clone()).or_default();
+            if nodes.is_empty() {
+                nodes.push(Node { id: stack.clone(), label: "monitoring stack".to_string(), shape: Shape::Box });
+            }
+            let to = match &s.component {
+                Component::Collector => id(&["ns", &s.namespace]),
+                Component::Backend(b, env) => id(&[b.as_str(), env]),
+                Component::Grafana(name) => id(&["grafana", name]),
+                Component::Storage(name) => id(&["storage", name]),
+            };
+            edges.insert((stack, to));
+        }
+        for (namespace, nodes) in stacks {
+            self.groups.push(Group { id: id(&["scraping", &namespace]), label: namespace, nodes });
+        }
+        for (from, to) in edges {
+            self.edges.push(Edge { from, to, label: "scrapes".to_string(), dashed: true });
+        }
+        self
+    }
+
     pub fn mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
         for group in &self.groups {

@@ -119,6 +119,9 @@ enum Command {
     Graph {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
+        /// Also draw the cluster's monitoring stack and what it scrapes.
+        #[arg(long)]
+        with_monitoring: bool,
     },
     /// List the Secrets a target expects to exist (namespace, name, keys, readers).
     Secrets { target: String },
@@ -388,9 +391,12 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             }
             Ok(if diff.is_empty() { 0 } else { INVALID })
         }
-        Command::Graph { format } => {
+        Command::Graph { format, with_monitoring } => {
             let compiled = compile(cli)?;
-            let graph = obsc::graph::Graph::of(&compiled.loaded.platform);
+            let mut graph = obsc::graph::Graph::of(&compiled.loaded.platform);
+            if *with_monitoring {
+                graph = graph.with_monitoring(&compiled.loaded.platform);
+            }
             say_raw!(
                 "{}",
                 match format {

@@ -67,3 +67,22 @@ fn flows_follow_the_topology() {
     assert!(dot.contains("  ns_orders_prod -> tempo_prod [label=\"traces\", style=dashed];\n"));
     assert_eq!(graph("mermaid"), mermaid, "deterministic");
 }
+
+#[test]
+fn with_monitoring_the_drawing_shows_what_the_stack_scrapes() {
+    assert!(!graph("mermaid").contains("scrapes"), "only when asked");
+    let out = obsc(&["graph", "--with-monitoring"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    // 9 collectors, Loki, Tempo and Mimir of 3 environments, the Grafana, 2 storage instances.
+    assert_eq!(text.matches("|scrapes|").count(), 9 + 9 + 1 + 2, "{text}");
+    assert!(text.contains("scraper_openshift_user_workload_monitoring -.->|scrapes| ns_orders_prod\n"), "{text}");
+    assert!(text.contains("scraper_openshift_user_workload_monitoring -.->|scrapes| storage_seaweedfs_ha\n"), "{text}");
+    assert!(!text.contains("|scrapes| ns_demo_shop"), "kind does not scrape: {text}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("monitoring.mmd");
+    std::fs::write(&file, &text).unwrap();
+    let out = Command::new("node").current_dir(root()).arg("tests/mermaid/parse.mjs").arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "parsed: flowchart-v2");
+}

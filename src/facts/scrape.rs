@@ -7,13 +7,27 @@
 
 use super::addresses::{collector, grafana, loki, mimir, pyroscope, seaweedfs, tempo, Labels};
 use crate::model::Platform;
+use crate::names::Backend;
 
 /// Where every component serves its metrics.
 pub const PATH: &str = "/metrics";
 
+/// What a PodMonitor scrapes, as the topology names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Component {
+    /// The collector of a managed namespace.
+    Collector,
+    /// A backend of an environment.
+    Backend(Backend, String),
+    Grafana(String),
+    /// A storage instance (one PodMonitor per role).
+    Storage(String),
+}
+
 /// The pods of one component in one namespace that one PodMonitor scrapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scraped {
+    pub component: Component,
     /// The target the namespace renders into, whose `scrape.namespace` scrapes.
     pub target: String,
     pub namespace: String,
@@ -30,9 +44,16 @@ pub struct Scraped {
 pub fn of_platform(p: &Platform) -> Vec<Scraped> {
     let mut out = Vec::new();
     let scraped = |target: &str| p.targets.get(target).is_some_and(|t| t.scrape.enabled);
-    let mut add = |target: &str, namespace: &str, name: &str, pods: Labels, port_name: &'static str, port: u16| {
+    let mut add = |component: Component,
+                   target: &str,
+                   namespace: &str,
+                   name: &str,
+                   pods: Labels,
+                   port_name: &'static str,
+                   port: u16| {
         if scraped(target) {
             out.push(Scraped {
+                component,
                 target: target.to_string(),
                 namespace: namespace.to_string(),
                 name: name.to_string(),
@@ -45,30 +66,43 @@ pub fn of_platform(p: &Platform) -> Vec<Scraped> {
     for (ns_name, ns) in &p.namespaces {
         if let Some(env) = p.environments.get(&ns.environment) {
             let target = env.target(&ns.environment);
-            add(target, ns_name, crate::names::object::COLLECTOR, collector::pods(), "http", p.collector.ports.http);
+            let name = crate::names::object::COLLECTOR;
+            add(Component::Collector, target, ns_name, name, collector::pods(), "http", p.collector.ports.http);
         }
     }
     for (env_name, env) in &p.environments {
         let (target, ns) = (env.target(env_name), env.monitoring_namespace.as_str());
-        add(target, ns, "loki", loki::ring(env_name), "http", loki::HTTP_PORT);
+        let backend = |b: Backend| Component::Backend(b, env_name.clone());
+        add(backend(Backend::Loki), target, ns, "loki", loki::ring(env_name), "http", loki::HTTP_PORT);
         if env.tempo.is_some() {
-            add(target, ns, "tempo", tempo::pods(env_name), "http", tempo::HTTP_PORT);
+            add(backend(Backend::Tempo), target, ns, "tempo", tempo::pods(env_name), "http", tempo::HTTP_PORT);
         }
         if env.mimir.is_some() {
-            add(target, ns, "mimir", mimir::pods(env_name), "http", mimir::HTTP_PORT);
+            add(backend(Backend::Mimir), target, ns, "mimir", mimir::pods(env_name), "http", mimir::HTTP_PORT);
         }
         if env.pyroscope.is_some() {
-            add(target, ns, "pyroscope", pyroscope::pods(env_name), "http", pyroscope::HTTP_PORT);
+            let pods = pyroscope::pods(env_name);
+            add(backend(Backend::Pyroscope), target, ns, "pyroscope", pods, "http", pyroscope::HTTP_PORT);
         }
     }
     for (name, g) in &p.grafana {
-        add(&g.target, &g.namespace, &format!("grafana-{name}"), grafana::pods(name), "http", grafana::HTTP_PORT);
+        let component = Component::Grafana(name.clone());
+        add(
+            component,
+            &g.target,
+            &g.namespace,
+            &format!("grafana-{name}"),
+            grafana::pods(name),
+            "http",
+            grafana::HTTP_PORT,
+        );
     }
     for (name, storage) in &p.storage {
         // Each server role (not the bucket Job, which serves nothing).
         let roles: &[&str] = if storage.ha { &["master", "volume", "filer", "s3"] } else { &["server"] };
         for role in roles {
             add(
+                Component::Storage(name.clone()),
                 &storage.target,
                 &storage.namespace,
                 &format!("{name}-{role}"),
