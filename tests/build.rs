@@ -301,18 +301,14 @@ fn a_platform_of_many_parts_is_written_as_it_is_rendered_whole() {
     // partner-team tier: the build writes them part by part; `build --check` renders the plan
     // whole in memory and compares. They must agree file for file.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("environments")).unwrap();
-    std::os::unix::fs::symlink(root().join("dashboards"), dir.path().join("dashboards")).unwrap();
-    let mut platform =
-        format!("(import \"{}\") & {{ namespaces = {{\n", root().join("environments/platform.ncl").display());
-    for i in 0..400 {
-        let env = ["dev", "test", "prod"][i % 3];
-        let tier = if i % 5 == 0 { ", default_tier = \"partner-team\"" } else { "" };
-        platform.push_str(&format!("  \"many-{i:03}-{env}\" = {{ environment = \"{env}\"{tier} }},\n"));
-    }
-    platform.push_str("} }\n");
-    let file = dir.path().join("environments/platform.ncl");
-    std::fs::write(&file, platform).unwrap();
+    let file = common::with_namespaces(
+        dir.path(),
+        (0..400).map(|i| {
+            let env = ["dev", "test", "prod"][i % 3];
+            let tier = if i % 5 == 0 { ", default_tier = \"partner-team\"" } else { "" };
+            (format!("many-{i:03}-{env}"), format!("environment = \"{env}\"{tier}"))
+        }),
+    );
     let file = file.to_str().unwrap();
     let out = dir.path().join("out");
     let out = out.to_str().unwrap();

@@ -195,17 +195,10 @@ fn the_overview_does_not_grow_with_the_namespaces() {
     // The same platform with 200 more managed namespaces in prod: the overview is byte for byte
     // the same, so its size does not depend on how many namespaces there are.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("environments")).unwrap();
-    // Dashboard directories are read relative to the platform file's project root.
-    std::os::unix::fs::symlink(root().join("dashboards"), dir.path().join("dashboards")).unwrap();
-    let mut extra =
-        format!("(import \"{}\") & {{ namespaces = {{\n", root().join("environments/platform.ncl").display());
-    for i in 0..200 {
-        extra.push_str(&format!("  \"many-{i:03}\" = {{ environment = \"prod\" }},\n"));
-    }
-    extra.push_str("} }\n");
-    let platform = dir.path().join("environments/platform.ncl");
-    std::fs::write(&platform, extra).unwrap();
+    let platform = common::with_namespaces(
+        dir.path(),
+        (0..200).map(|i| (format!("many-{i:03}"), "environment = \"prod\"".to_string())),
+    );
     let out = dir.path().join("out");
     let run = obsc(&["--platform", platform.to_str().unwrap(), "build", "test", "-o", out.to_str().unwrap()]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));

@@ -475,3 +475,20 @@ pub fn ring_of(config: &Value, namespace: &str, what: &str) -> Resolved {
     assert_eq!(ring.target_port, 7946, "{what}");
     ring
 }
+
+/// The shipped platform with more managed namespaces, written into `dir` (beside a link to the
+/// dashboards, which are read relative to the project root): each entry is a namespace's name
+/// and its record's fields (`environment = "prod"`). Returns the platform file.
+pub fn with_namespaces(dir: &Path, namespaces: impl IntoIterator<Item = (String, String)>) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("environments")).unwrap();
+    std::os::unix::fs::symlink(root().join("dashboards"), dir.join("dashboards")).unwrap();
+    let mut platform =
+        format!("(import \"{}\") & {{ namespaces = {{\n", root().join("environments/platform.ncl").display());
+    for (name, fields) in namespaces {
+        platform.push_str(&format!("  \"{name}\" = {{ {fields} }},\n"));
+    }
+    platform.push_str("} }\n");
+    let file = dir.join("environments/platform.ncl");
+    std::fs::write(&file, platform).unwrap();
+    file
+}
