@@ -39,6 +39,18 @@ pub struct Platform {
     /// The order environments are promoted in (`modules/promotion.ncl`).
     #[serde(default)]
     pub promotion: Option<Promotion>,
+    /// The thresholds of the platform's own alerts (`modules/alerting.ncl`).
+    pub alerting: Alerting,
+}
+
+/// `alerting`: the thresholds of the alerts obsc generates for the platform itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    /// A Prometheus duration (`5m`).
+    pub down_after: String,
+    pub volume_free_percent: f64,
+    pub runbook_url: String,
 }
 
 /// `promotion`: environments in the order changes reach them, and the reasoned exceptions.

@@ -83,6 +83,36 @@ pub struct PodMetricsEndpoint {
     pub path: String,
 }
 
+/// A Prometheus Operator PrometheusRule (`monitoring.coreos.com/v1`): alerting rules the
+/// cluster's monitoring stack evaluates. Only the fields obsc sets (prometheus-operator
+/// example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrometheusRule {
+    pub metadata: ObjectMeta,
+    pub spec: PrometheusRuleSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrometheusRuleSpec {
+    pub groups: Vec<RuleGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleGroup {
+    pub name: String,
+    pub rules: Vec<AlertRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRule {
+    pub alert: String,
+    pub expr: String,
+    #[serde(rename = "for")]
+    pub for_: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
 /// `Scope` of a k8s-openapi type, as a value: the emitter refuses cluster-scoped objects in
 /// namespaced targets, and this is where it learns which ones are.
 trait ScopeKind {
@@ -105,6 +135,7 @@ macro_rules! objects {
             $($variant(Box<$variant>),)*
             Route(Box<Route>),
             PodMonitor(Box<PodMonitor>),
+            PrometheusRule(Box<PrometheusRule>),
         }
 
         impl Object {
@@ -112,7 +143,7 @@ macro_rules! objects {
                 match self {
                     $(Object::$variant(_) => <$variant as Resource>::API_VERSION,)*
                     Object::Route(_) => "route.openshift.io/v1",
-                    Object::PodMonitor(_) => "monitoring.coreos.com/v1",
+                    Object::PodMonitor(_) | Object::PrometheusRule(_) => "monitoring.coreos.com/v1",
                 }
             }
 
@@ -121,6 +152,7 @@ macro_rules! objects {
                     $(Object::$variant(_) => <$variant as Resource>::KIND,)*
                     Object::Route(_) => "Route",
                     Object::PodMonitor(_) => "PodMonitor",
+                    Object::PrometheusRule(_) => "PrometheusRule",
                 }
             }
 
@@ -129,6 +161,7 @@ macro_rules! objects {
                     $(Object::$variant(o) => o.metadata(),)*
                     Object::Route(o) => &o.metadata,
                     Object::PodMonitor(o) => &o.metadata,
+                    Object::PrometheusRule(o) => &o.metadata,
                 }
             }
 
@@ -137,13 +170,14 @@ macro_rules! objects {
                     $(Object::$variant(o) => o.metadata_mut(),)*
                     Object::Route(o) => &mut o.metadata,
                     Object::PodMonitor(o) => &mut o.metadata,
+                    Object::PrometheusRule(o) => &mut o.metadata,
                 }
             }
 
             pub fn cluster_scoped(&self) -> bool {
                 match self {
                     $(Object::$variant(_) => <<$variant as Resource>::Scope as ScopeKind>::CLUSTER,)*
-                    Object::Route(_) | Object::PodMonitor(_) => false,
+                    Object::Route(_) | Object::PodMonitor(_) | Object::PrometheusRule(_) => false,
                 }
             }
         }
@@ -154,6 +188,7 @@ macro_rules! objects {
                     $(Object::$variant(o) => o.serialize(s),)*
                     Object::Route(o) => Document { api_version: "route.openshift.io/v1", kind: "Route", body: o }.serialize(s),
                     Object::PodMonitor(o) => Document { api_version: "monitoring.coreos.com/v1", kind: "PodMonitor", body: o }.serialize(s),
+                    Object::PrometheusRule(o) => Document { api_version: "monitoring.coreos.com/v1", kind: "PrometheusRule", body: o }.serialize(s),
                 }
             }
         }
@@ -190,6 +225,12 @@ impl From<Route> for Object {
 impl From<PodMonitor> for Object {
     fn from(o: PodMonitor) -> Self {
         Object::PodMonitor(Box::new(o))
+    }
+}
+
+impl From<PrometheusRule> for Object {
+    fn from(o: PrometheusRule) -> Self {
+        Object::PrometheusRule(Box::new(o))
     }
 }
 

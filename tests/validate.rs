@@ -47,12 +47,13 @@ fn every_object_passes_strict_openapi_validation() {
     yaml_objects(&root().join("rendered"), &mut files);
     files.sort();
     assert!(files.len() > 50, "expected the whole render, found {} files", files.len());
-    // OpenShift's Route and the Prometheus Operator's PodMonitor have no schema in the package
-    // (the PodMonitors are validated against their CRD's below); every other kind must
+    // OpenShift's Route and the Prometheus Operator's PodMonitor and PrometheusRule have no
+    // schema in the package (the last two are validated against their CRDs' below); every other kind must
     // validate, and the exit code must say so.
     let (routes, files): (Vec<PathBuf>, Vec<PathBuf>) =
         files.into_iter().partition(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("route-")));
-    let (_, files): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| is_pod_monitor(f));
+    let (_, files): (Vec<PathBuf>, Vec<PathBuf>) =
+        files.into_iter().partition(|f| is_pod_monitor(f) || is_prometheus_rule(f));
     assert!(!routes.is_empty(), "the shipped platform has Routes");
     let output = Command::new("kubernetes-validate")
         .args(["--strict", "-k", KUBERNETES_VERSION])
@@ -94,6 +95,10 @@ fn every_target_builds_with_kubectl_kustomize() {
 
 fn is_pod_monitor(file: &Path) -> bool {
     file.file_name().is_some_and(|n| n.to_string_lossy().starts_with("podmonitor-"))
+}
+
+fn is_prometheus_rule(file: &Path) -> bool {
+    file.file_name().is_some_and(|n| n.to_string_lossy().starts_with("prometheusrule-"))
 }
 
 /// Validates YAML files against a JSON schema with Python's jsonschema (kubernetes-validate's
@@ -146,6 +151,26 @@ fn every_pod_monitor_passes_its_crd_schema() {
         })
         .collect();
     for verdict in json_schema_verdicts(&schema, &broken) {
+        assert!(verdict.contains("Additional properties are not allowed"), "{verdict}");
+    }
+}
+
+#[test]
+fn every_prometheus_rule_passes_its_crd_schema() {
+    let mut files = Vec::new();
+    yaml_objects(&root().join("rendered"), &mut files);
+    files.retain(|f| is_prometheus_rule(f));
+    files.sort();
+    assert_eq!(files.len(), 9 + 3 + 1, "one in every namespace scraped: {files:#?}");
+    let schema = root().join("tests/schemas/prometheusrule-v1.json");
+    for verdict in json_schema_verdicts(&schema, &files) {
+        assert!(verdict.ends_with(": ok"), "{verdict}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(&files[0]).unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, good.replacen("      for: ", "      fro: ", 1)).unwrap();
+    for verdict in json_schema_verdicts(&schema, &[broken]) {
         assert!(verdict.contains("Additional properties are not allowed"), "{verdict}");
     }
 }

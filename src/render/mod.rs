@@ -127,6 +127,7 @@ pub fn core(cx: &Context, dashboards: &dashboards::Files) -> Result<Plan, Diagno
     for (namespace, scraped) in &cx.scraped {
         if !platform.namespaces.contains_key(namespace) {
             scraped.iter().for_each(|s| all.push(monitoring::pod_monitor(s)));
+            all.push(monitoring::alerts(&platform.alerting, namespace, scraped, None));
         }
     }
     if problems.has_errors() {
@@ -166,7 +167,11 @@ pub fn managed(cx: &Context, namespaces: &[(&String, &ManagedNamespace)]) -> Res
                 Err(d) => problems.push(*d),
             }
         }
-        cx.scraped.get(ns_name.as_str()).into_iter().flatten().for_each(|s| all.push(monitoring::pod_monitor(s)));
+        if let Some(scraped) = cx.scraped.get(ns_name.as_str()) {
+            scraped.iter().for_each(|s| all.push(monitoring::pod_monitor(s)));
+            let claim = collector::storage_claim();
+            all.push(monitoring::alerts(&cx.platform.alerting, ns_name, scraped, Some(&claim)));
+        }
     }
     if problems.has_errors() {
         return Err(problems);

@@ -1,0 +1,171 @@
+//! The platform's own alerts, proved with Prometheus's promtool (Debian's `prometheus` package;
+//! scripts/test installs it): every generated rule file loads (`promtool check rules`), and each
+//! alert fires on its bad case and stays silent on its good one (`promtool test rules`, series
+//! and expectations written here as JSON, which promtool reads as YAML).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::root;
+use serde_json::{json, Value};
+
+/// The rules of every PrometheusRule of the committed render, each as a plain rule file (the
+/// object's `spec`) in `dir`, named `<namespace>.json`.
+fn rule_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for (path, bytes) in obsc::emit::read_dir(&root().join("rendered")).unwrap() {
+        if !path.rsplit('/').next().is_some_and(|f| f.starts_with("prometheusrule-")) {
+            continue;
+        }
+        let object: Value = serde_saphyr::from_str(&String::from_utf8(bytes).unwrap()).unwrap();
+        let namespace = object["metadata"]["namespace"].as_str().unwrap().to_string();
+        let file = dir.join(format!("{namespace}.json"));
+        std::fs::write(&file, serde_json::to_string_pretty(&object["spec"]).unwrap()).unwrap();
+        files.push(file);
+    }
+    files.sort();
+    files
+}
+
+fn promtool(args: &[&str], files: &[PathBuf]) -> (bool, String) {
+    let out = Command::new("promtool")
+        .args(args)
+        .args(files)
+        .output()
+        .expect("promtool must be installed (Debian's prometheus package): run scripts/test");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn every_generated_rule_file_passes_promtool_check_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = rule_files(dir.path());
+    // Every namespace the licence-plate cluster's monitoring stack scrapes: 9 managed, 3
+    // monitoring namespaces (test's also holds the Grafana), the tools namespace.
+    assert_eq!(files.len(), 9 + 3 + 1, "{files:#?}");
+    let (ok, report) = promtool(&["check", "rules"], &files);
+    assert!(ok && !report.contains("FAILED"), "{report}");
+    assert_eq!(report.matches("SUCCESS").count(), files.len(), "{report}");
+    // And promtool refuses what is broken.
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, std::fs::read_to_string(&files[0]).unwrap().replace(" == 0", " == ")).unwrap();
+    assert!(!promtool(&["check", "rules"], &[broken]).0);
+}
+
+/// The annotations an alert of the generated rules carries, expanded.
+fn annotations(summary: &str, description: &str, alert: &str) -> Value {
+    json!({ "summary": summary, "description": description, "runbook_url": format!("README.md#{}", alert.to_ascii_lowercase()) })
+}
+
+#[test]
+fn each_alert_fires_on_its_bad_case_and_stays_silent_on_its_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    rule_files(dir.path());
+    let collector = "orders-prod/monitoring-collector";
+    let up = |job: &str, pod: &str, values: &str| {
+        let namespace = job.split('/').next().unwrap();
+        json!({ "series": format!("up{{job=\"{job}\",namespace=\"{namespace}\",pod=\"{pod}\"}}"), "values": values })
+    };
+    let volume = |namespace: &str, claim: &str, available: &str| {
+        let labels = format!("namespace=\"{namespace}\",persistentvolumeclaim=\"{claim}\"");
+        [
+            json!({ "series": format!("kubelet_volume_stats_available_bytes{{{labels}}}"), "values": available }),
+            json!({ "series": format!("kubelet_volume_stats_capacity_bytes{{{labels}}}"), "values": "100x40" }),
+        ]
+    };
+    let down = |job: &str, pod: &str, severity: &str, name: &str, namespace: &str| {
+        json!({
+            "exp_labels": { "severity": severity, "component": name, "job": job, "namespace": namespace, "pod": pod },
+            "exp_annotations": annotations(
+                &format!("{pod} of {name} in {namespace} is down"),
+                &format!("Prometheus cannot scrape {pod} ({job}) on its metrics port: the pod is down, restarting, or its metrics port is blocked."),
+                "ObscComponentDown",
+            ),
+        })
+    };
+    let mut bad_series = vec![up(collector, "collector-a", "1 1 0x20")];
+    bad_series.extend(volume("orders-prod", "monitoring-collector-storage", "5x40"));
+    // A claim of the team's own, nearly full too: not obsc's to alert on.
+    bad_series.extend(volume("orders-prod", "team-data", "1x40"));
+    let tests = json!({
+        "rule_files": ["orders-prod.json"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "name": "a collector down, its claim nearly full",
+                "interval": "1m",
+                "input_series": bad_series,
+                "alert_rule_test": [
+                    // Down since minute 2, for 5m: not yet at 4, firing at 8.
+                    { "eval_time": "4m", "alertname": "ObscComponentDown", "exp_alerts": [] },
+                    { "eval_time": "8m", "alertname": "ObscComponentDown", "exp_alerts": [down(collector, "collector-a", "warning", "monitoring-collector", "orders-prod")] },
+                    { "eval_time": "8m", "alertname": "ObscComponentNotScraped", "exp_alerts": [] },
+                    { "eval_time": "20m", "alertname": "ObscVolumeFillingUp", "exp_alerts": [{
+                        "exp_labels": { "severity": "warning", "component": "volumes", "namespace": "orders-prod", "persistentvolumeclaim": "monitoring-collector-storage" },
+                        "exp_annotations": annotations(
+                            "claim monitoring-collector-storage in orders-prod is nearly full",
+                            "Less than 10% of claim monitoring-collector-storage is free (5% left).",
+                            "ObscVolumeFillingUp",
+                        ),
+                    }] },
+                ],
+            },
+            {
+                "name": "a collector up, its claim half empty",
+                "interval": "1m",
+                "input_series": [up(collector, "collector-a", "1x30"), volume("orders-prod", "monitoring-collector-storage", "50x40")[0].clone(), volume("orders-prod", "monitoring-collector-storage", "50x40")[1].clone()],
+                "alert_rule_test": [
+                    { "eval_time": "20m", "alertname": "ObscComponentDown", "exp_alerts": [] },
+                    { "eval_time": "20m", "alertname": "ObscComponentNotScraped", "exp_alerts": [] },
+                    { "eval_time": "20m", "alertname": "ObscVolumeFillingUp", "exp_alerts": [] },
+                ],
+            },
+            {
+                "name": "a collector never scraped",
+                "interval": "1m",
+                "input_series": [],
+                "alert_rule_test": [
+                    { "eval_time": "10m", "alertname": "ObscComponentNotScraped", "exp_alerts": [{
+                        "exp_labels": { "severity": "warning", "component": "monitoring-collector", "job": collector },
+                        "exp_annotations": annotations(
+                            "monitoring-collector in orders-prod is not scraped",
+                            "No target of orders-prod/monitoring-collector exists: its pods are gone, or its PodMonitor selects none.",
+                            "ObscComponentNotScraped",
+                        ),
+                    }] },
+                ],
+            },
+        ],
+    });
+    // A backend's pod down is critical; its other components up keep the rest silent.
+    let backends = json!({
+        "rule_files": ["ca7f8f-prod.json"],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "name": "a Loki pod down",
+            "interval": "1m",
+            "input_series": [
+                up("ca7f8f-prod/loki", "loki-write-0", "0x20"),
+                up("ca7f8f-prod/loki", "loki-read-a", "1x20"),
+                up("ca7f8f-prod/tempo", "tempo-0", "1x20"),
+                up("ca7f8f-prod/mimir", "mimir-0", "1x20"),
+            ],
+            "alert_rule_test": [
+                { "eval_time": "10m", "alertname": "ObscComponentDown", "exp_alerts": [down("ca7f8f-prod/loki", "loki-write-0", "critical", "loki", "ca7f8f-prod")] },
+                { "eval_time": "10m", "alertname": "ObscComponentNotScraped", "exp_alerts": [] },
+            ],
+        }],
+    });
+    let file = dir.path().join("tests.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&tests).unwrap()).unwrap();
+    let backend_file = dir.path().join("backends.json");
+    std::fs::write(&backend_file, serde_json::to_string_pretty(&backends).unwrap()).unwrap();
+    let (ok, report) = promtool(&["test", "rules"], &[file.clone(), backend_file]);
+    assert!(ok, "{report}");
+    // promtool fails a test whose alert does not fire as expected: swap the first expectation.
+    let text = std::fs::read_to_string(&file).unwrap().replacen("\"eval_time\": \"4m\"", "\"eval_time\": \"9m\"", 1);
+    std::fs::write(&file, text).unwrap();
+    assert!(!promtool(&["test", "rules"], &[file]).0, "a wrong expectation must fail");
+}
