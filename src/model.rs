@@ -50,6 +50,9 @@ pub struct Alerting {
     /// A Prometheus duration (`5m`).
     pub down_after: String,
     pub volume_free_percent: f64,
+    pub push_error_percent: f64,
+    pub retention_stale_hours: f64,
+    pub compaction_stale_hours: f64,
     pub runbook_url: String,
 }
 

@@ -169,3 +169,99 @@ fn each_alert_fires_on_its_bad_case_and_stays_silent_on_its_good_one() {
     std::fs::write(&file, text).unwrap();
     assert!(!promtool(&["test", "rules"], &[file]).0, "a wrong expectation must fail");
 }
+
+/// Runs one promtool unit test file (JSON) over the given rule files of the render.
+fn promtool_test(files: &[&str], tests: Value) {
+    let dir = tempfile::tempdir().unwrap();
+    rule_files(dir.path());
+    let file = dir.path().join("tests.json");
+    let all = json!({ "rule_files": files, "evaluation_interval": "1m", "tests": tests });
+    std::fs::write(&file, serde_json::to_string_pretty(&all).unwrap()).unwrap();
+    let (ok, report) = promtool(&["test", "rules"], &[file]);
+    assert!(ok, "{report}");
+}
+
+/// An alert expected with its labels; annotations as rendered.
+fn fired(alert: &str, component: &str, severity: &str, summary: &str, description: &str) -> Value {
+    json!({
+        "exp_labels": { "severity": severity, "component": component },
+        "exp_annotations": annotations(summary, description, alert),
+    })
+}
+
+#[test]
+fn what_the_components_do_alerts_on_bad_cases_only() {
+    let loki = "ca7f8f-prod/loki";
+    let pushes = |status: &str, per_minute: u32| {
+        json!({
+            "series": format!("loki_request_duration_seconds_count{{job=\"{loki}\",route=\"loki_api_v1_push\",status_code=\"{status}\"}}"),
+            "values": format!("0+{per_minute}x40"),
+        })
+    };
+    let retention = |values: &str| json!({ "series": format!("loki_compactor_apply_retention_last_successful_run_timestamp_seconds{{job=\"{loki}\"}}"), "values": values });
+    let limited = |values: &str| json!({ "series": "cortex_discarded_samples_total{job=\"ca7f8f-prod/mimir\",reason=\"rate_limited\"}", "values": values });
+    promtool_test(
+        &["ca7f8f-prod.json"],
+        json!([
+            {
+                "name": "Loki fails a tenth of its pushes; Mimir rate-limits; retention stopped at start",
+                "interval": "1m",
+                "input_series": [pushes("500", 10), pushes("204", 90), limited("0+5x40"), retention("0x500")],
+                "alert_rule_test": [
+                    { "eval_time": "30m", "alertname": "ObscBackendRejectingPushes", "exp_alerts": [fired(
+                        "ObscBackendRejectingPushes", "loki", "critical",
+                        "loki in ca7f8f-prod fails 10% of pushes",
+                        "More than 5% of the pushes to ca7f8f-prod/loki end in a server error: collectors retry, then drop.",
+                    )] },
+                    { "eval_time": "30m", "alertname": "ObscBackendRateLimited", "exp_alerts": [fired(
+                        "ObscBackendRateLimited", "mimir", "warning",
+                        "mimir in ca7f8f-prod discards data at a tenant's limits",
+                        "ca7f8f-prod/mimir discards what a tenant sends beyond its limits (rate_limited|per_user_series_limit|per_user_active_series_limit).",
+                    )] },
+                    // Six hours without retention, then the rule's hour.
+                    { "eval_time": "6h30m", "alertname": "ObscRetentionNotRunning", "exp_alerts": [] },
+                    { "eval_time": "8h", "alertname": "ObscRetentionNotRunning", "exp_alerts": [fired(
+                        "ObscRetentionNotRunning", "loki", "warning",
+                        "loki in ca7f8f-prod has not applied retention for 6h",
+                        "ca7f8f-prod/loki last applied retention more than 6 hours ago: data outlives its retention and storage grows.",
+                    )] },
+                ],
+            },
+            {
+                "name": "Loki fails one push in a hundred; nothing discarded; retention keeps running",
+                "interval": "1m",
+                "input_series": [pushes("500", 1), pushes("204", 99), limited("0x40"), retention("0+60x500")],
+                "alert_rule_test": [
+                    { "eval_time": "30m", "alertname": "ObscBackendRejectingPushes", "exp_alerts": [] },
+                    { "eval_time": "30m", "alertname": "ObscBackendRateLimited", "exp_alerts": [] },
+                    { "eval_time": "8h", "alertname": "ObscRetentionNotRunning", "exp_alerts": [] },
+                ],
+            },
+        ]),
+    );
+    let dropped = |values: &str| json!({ "series": "loki_write_dropped_entries_total{job=\"orders-prod/monitoring-collector\",reason=\"rate_limited\"}", "values": values });
+    promtool_test(
+        &["orders-prod.json"],
+        json!([
+            {
+                "name": "a collector starts dropping at minute 3",
+                "interval": "1m",
+                "input_series": [dropped("0 0 0 5x20")],
+                "alert_rule_test": [{ "eval_time": "12m", "alertname": "ObscCollectorDroppingLogs", "exp_alerts": [fired(
+                    "ObscCollectorDroppingLogs", "monitoring-collector", "warning",
+                    "the collector of orders-prod drops log entries",
+                    "orders-prod/monitoring-collector drops log entries Loki refuses or cannot take (rate limits, line length, a full queue).",
+                )] }],
+            },
+            {
+                "name": "a collector that drops nothing",
+                "interval": "1m",
+                "input_series": [dropped("0x20")],
+                "alert_rule_test": [
+                    { "eval_time": "12m", "alertname": "ObscCollectorDroppingLogs", "exp_alerts": [] },
+                    { "eval_time": "12m", "alertname": "ObscCollectorExportFailing", "exp_alerts": [] },
+                ],
+            },
+        ]),
+    );
+}

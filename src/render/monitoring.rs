@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use super::meta;
 use crate::facts::scrape::{self, Component, Scraped};
 use crate::model::Alerting;
+use crate::names::Backend;
 use crate::plan::{
     AlertRule, PodMetricsEndpoint, PodMonitor, PodMonitorSpec, PrometheusRule, PrometheusRuleSpec, RuleGroup,
 };
@@ -37,10 +38,16 @@ pub fn pod_monitor(s: &Scraped) -> PodMonitor {
 
 /// Every alert obsc generates, by name, with its severity and what it means; the README's
 /// "Alerts" section is its runbook (each alert's `runbook_url` points at its heading).
-pub const ALERTS: [(&str, &str); 3] = [
+pub const ALERTS: [(&str, &str); 9] = [
     ("ObscComponentDown", "a pod of a scraped component does not answer its scrape"),
     ("ObscComponentNotScraped", "nothing of a component is scraped at all"),
     ("ObscVolumeFillingUp", "a claim is nearly full"),
+    ("ObscCollectorDroppingLogs", "a collector drops log entries Loki would not take"),
+    ("ObscCollectorExportFailing", "a collector cannot send spans or metrics"),
+    ("ObscBackendRejectingPushes", "a backend answers pushes with server errors"),
+    ("ObscBackendRateLimited", "a backend discards data at a tenant's limits"),
+    ("ObscBackendStorageFailing", "a backend fails to read or write its object storage"),
+    ("ObscRetentionNotRunning", "Loki's retention or Mimir's compaction has stopped"),
 ];
 
 /// The alerts of one namespace: each scraped component down or not scraped at all, and obsc's
@@ -100,6 +107,7 @@ pub fn alerts(alerting: &Alerting, namespace: &str, scraped: &[Scraped], claim: 
             format!("{} in {} is not scraped", s.name, s.namespace),
             format!("No target of {job} exists: its pods are gone, or its PodMonitor selects none."),
         ));
+        rules.extend(component_alerts(alerting, s, &job, &rule));
     }
     let claims = match claim {
         Some(name) => format!("namespace=\"{namespace}\",persistentvolumeclaim=\"{name}\""),
@@ -123,5 +131,125 @@ pub fn alerts(alerting: &Alerting, namespace: &str, scraped: &[Scraped], claim: 
     PrometheusRule {
         metadata: meta::object(RULES, namespace, &meta::selector("obsc", "alerts", namespace)),
         spec: PrometheusRuleSpec { groups: vec![RuleGroup { name: format!("obsc-{namespace}"), rules }] },
+    }
+}
+
+/// What a rule is made of: alert, expression, `for`, severity, component, summary, description.
+type RuleOf<'r> = dyn Fn(&str, String, &str, &str, &str, String, String) -> AlertRule + 'r;
+
+/// The alerts of what a component does, on the metrics its pinned version exposes (each name
+/// checked at the tag, except Mimir's, read on its main branch):
+/// - Alloy v1.18.1: `loki_write_dropped_entries_total` (internal/component/common/loki/client/
+///   metrics.go); `otelcol_exporter_send_failed_{spans,metric_points}_total` (the collector's
+///   exporter counters, `_total` added by Alloy's bridge, internal/component/otelcol/exporter).
+/// - Loki v3.7.6: `loki_request_duration_seconds` by `route` (dskit server; push routes
+///   `loki_api_v1_push`, `otlp_v1_logs`: pkg/loki/modules.go), `loki_discarded_samples_total`
+///   by `reason` (pkg/validation/validate.go), `loki_compactor_apply_retention_last_successful_
+///   run_timestamp_seconds` (pkg/compactor/metrics.go).
+/// - Mimir 3: `cortex_request_duration_seconds` (routes `api_v1_push`, `otlp_v1_metrics`:
+///   pkg/api/api.go), `cortex_discarded_samples_total` (`rate_limited`: pkg/distributor;
+///   `per_user_series_limit`: pkg/ingester), `thanos_objstore_bucket_operation_failures_total`
+///   (pkg/storage/bucket/client.go), `cortex_compactor_last_successful_run_timestamp_seconds`.
+/// - Tempo 3.0: `tempo_discarded_spans_total` (modules/overrides/discarded_spans.go),
+///   `tempodb_backend_request_duration_seconds` by `status_code` (tempodb/backend/
+///   instrumentation).
+fn component_alerts(alerting: &Alerting, s: &Scraped, job: &str, rule: &RuleOf) -> Vec<AlertRule> {
+    let name = s.name.as_str();
+    let pushes = |prefix: &str, routes: &str| {
+        let count = format!("{prefix}_request_duration_seconds_count{{job=\"{job}\",route=~\"{routes}\"");
+        rule(
+            "ObscBackendRejectingPushes",
+            format!(
+                "100 * sum(rate({count},status_code=~\"5..\"}}[5m])) / sum(rate({count}}}[5m])) > {}",
+                alerting.push_error_percent
+            ),
+            "10m",
+            "critical",
+            name,
+            format!("{name} in {} fails {{{{ $value | humanize }}}}% of pushes", s.namespace),
+            format!(
+                "More than {}% of the pushes to {job} end in a server error: collectors retry, then drop.",
+                alerting.push_error_percent
+            ),
+        )
+    };
+    let limited = |metric: &str, reasons: &str| {
+        rule(
+            "ObscBackendRateLimited",
+            format!("sum(rate({metric}{{job=\"{job}\",reason=~\"{reasons}\"}}[5m])) > 0"),
+            "10m",
+            "warning",
+            name,
+            format!("{name} in {} discards data at a tenant's limits", s.namespace),
+            format!("{job} discards what a tenant sends beyond its limits ({reasons})."),
+        )
+    };
+    let storage = |expr: String| {
+        rule(
+            "ObscBackendStorageFailing",
+            expr,
+            "15m",
+            "critical",
+            name,
+            format!("{name} in {} fails to use its object storage", s.namespace),
+            format!("{job} keeps failing requests to its S3 bucket: blocks are not written or read."),
+        )
+    };
+    let stale = |metric: &str, hours: f64, what: &str| {
+        rule(
+            "ObscRetentionNotRunning",
+            format!("time() - max({metric}{{job=\"{job}\"}}) > {}", hours * 3600.0),
+            "1h",
+            "warning",
+            name,
+            format!("{name} in {} has not {what} for {hours}h", s.namespace),
+            format!("{job} last {what} more than {hours} hours ago: data outlives its retention and storage grows."),
+        )
+    };
+    match &s.component {
+        Component::Collector => vec![
+            rule(
+                "ObscCollectorDroppingLogs",
+                format!("sum(increase(loki_write_dropped_entries_total{{job=\"{job}\"}}[10m])) > 0"),
+                "5m",
+                "warning",
+                name,
+                format!("the collector of {} drops log entries", s.namespace),
+                format!("{job} drops log entries Loki refuses or cannot take (rate limits, line length, a full queue)."),
+            ),
+            rule(
+                "ObscCollectorExportFailing",
+                format!(
+                    "(sum(rate(otelcol_exporter_send_failed_spans_total{{job=\"{job}\"}}[10m])) or vector(0)) + (sum(rate(otelcol_exporter_send_failed_metric_points_total{{job=\"{job}\"}}[10m])) or vector(0)) > 0"
+                ),
+                "10m",
+                "warning",
+                name,
+                format!("the collector of {} cannot send spans or metrics", s.namespace),
+                format!("{job} fails to send spans to Tempo or metrics to Mimir."),
+            ),
+        ],
+        Component::Backend(Backend::Loki, _) => vec![
+            pushes("loki", "loki_api_v1_push|otlp_v1_logs"),
+            limited("loki_discarded_samples_total", "rate_limited|per_stream_rate_limit|stream_limit"),
+            stale(
+                "loki_compactor_apply_retention_last_successful_run_timestamp_seconds",
+                alerting.retention_stale_hours,
+                "applied retention",
+            ),
+        ],
+        Component::Backend(Backend::Mimir, _) => vec![
+            pushes("cortex", "api_v1_push|otlp_v1_metrics"),
+            limited("cortex_discarded_samples_total", "rate_limited|per_user_series_limit|per_user_active_series_limit"),
+            storage(format!("sum(rate(thanos_objstore_bucket_operation_failures_total{{job=\"{job}\"}}[5m])) > 0")),
+            stale("cortex_compactor_last_successful_run_timestamp_seconds", alerting.compaction_stale_hours, "compacted"),
+        ],
+        Component::Backend(Backend::Tempo, _) => vec![
+            limited("tempo_discarded_spans_total", "rate_limited"),
+            storage(format!(
+                "sum(rate(tempodb_backend_request_duration_seconds_count{{job=\"{job}\",status_code=~\"5..\"}}[5m])) > 0"
+            )),
+        ],
+        _ => Vec::new(),
     }
 }
