@@ -265,3 +265,57 @@ fn what_the_components_do_alerts_on_bad_cases_only() {
         ]),
     );
 }
+
+#[test]
+fn a_storage_instance_short_of_racks_alerts() {
+    let volume = |rack: &str, values: &str| json!({ "series": format!("up{{job=\"ca7f8f-tools/seaweedfs-ha-volume\",pod=\"seaweedfs-ha-volume-{rack}-0\"}}"), "values": values });
+    let short = fired(
+        "ObscStorageRacksShort",
+        "seaweedfs-ha-volume",
+        "critical",
+        "seaweedfs-ha in ca7f8f-tools has fewer than 2 racks up",
+        "Replication `010` keeps copies on 2 racks; with fewer volume servers up, writes of new volumes fail.",
+    );
+    promtool_test(
+        &["ca7f8f-tools.json"],
+        json!([
+            {
+                "name": "two of three racks down",
+                "interval": "1m",
+                "input_series": [volume("rack1", "1x20"), volume("rack2", "0x20"), volume("rack3", "0x20")],
+                "alert_rule_test": [{ "eval_time": "10m", "alertname": "ObscStorageRacksShort", "exp_alerts": [short] }],
+            },
+            {
+                "name": "one of three racks down",
+                "interval": "1m",
+                "input_series": [volume("rack1", "1x20"), volume("rack2", "1x20"), volume("rack3", "0x20")],
+                "alert_rule_test": [{ "eval_time": "10m", "alertname": "ObscStorageRacksShort", "exp_alerts": [] }],
+            },
+        ]),
+    );
+}
+
+#[test]
+fn every_alert_has_its_runbook_in_the_readme() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let known: Vec<&str> = obsc::render::monitoring::ALERTS.iter().map(|(name, _)| *name).collect();
+    for name in &known {
+        assert!(readme.contains(&format!("\n### {name}\n")), "README.md has no runbook heading for {name}");
+    }
+    // And the generated rules raise no alert the list does not know.
+    let dir = tempfile::tempdir().unwrap();
+    let mut raised = std::collections::BTreeSet::new();
+    for file in rule_files(dir.path()) {
+        let spec: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        for group in spec["groups"].as_array().unwrap() {
+            for rule in group["rules"].as_array().unwrap() {
+                raised.insert(rule["alert"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(raised.into_iter().collect::<Vec<_>>(), {
+        let mut k: Vec<String> = known.iter().map(|s| s.to_string()).collect();
+        k.sort();
+        k
+    });
+}

@@ -127,7 +127,7 @@ pub fn core(cx: &Context, dashboards: &dashboards::Files) -> Result<Plan, Diagno
     for (namespace, scraped) in &cx.scraped {
         if !platform.namespaces.contains_key(namespace) {
             scraped.iter().for_each(|s| all.push(monitoring::pod_monitor(s)));
-            all.push(monitoring::alerts(&platform.alerting, namespace, scraped, None));
+            all.push(monitoring::alerts(platform, namespace, scraped, None));
         }
     }
     if problems.has_errors() {
@@ -170,7 +170,7 @@ pub fn managed(cx: &Context, namespaces: &[(&String, &ManagedNamespace)]) -> Res
         if let Some(scraped) = cx.scraped.get(ns_name.as_str()) {
             scraped.iter().for_each(|s| all.push(monitoring::pod_monitor(s)));
             let claim = collector::storage_claim();
-            all.push(monitoring::alerts(&cx.platform.alerting, ns_name, scraped, Some(&claim)));
+            all.push(monitoring::alerts(cx.platform, ns_name, scraped, Some(&claim)));
         }
     }
     if problems.has_errors() {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use super::meta;
 use crate::facts::scrape::{self, Component, Scraped};
-use crate::model::Alerting;
+use crate::model::Platform;
 use crate::names::Backend;
 use crate::plan::{
     AlertRule, PodMetricsEndpoint, PodMonitor, PodMonitorSpec, PrometheusRule, PrometheusRuleSpec, RuleGroup,
@@ -38,7 +38,7 @@ pub fn pod_monitor(s: &Scraped) -> PodMonitor {
 
 /// Every alert obsc generates, by name, with its severity and what it means; the README's
 /// "Alerts" section is its runbook (each alert's `runbook_url` points at its heading).
-pub const ALERTS: [(&str, &str); 9] = [
+pub const ALERTS: [(&str, &str); 10] = [
     ("ObscComponentDown", "a pod of a scraped component does not answer its scrape"),
     ("ObscComponentNotScraped", "nothing of a component is scraped at all"),
     ("ObscVolumeFillingUp", "a claim is nearly full"),
@@ -48,12 +48,14 @@ pub const ALERTS: [(&str, &str); 9] = [
     ("ObscBackendRateLimited", "a backend discards data at a tenant's limits"),
     ("ObscBackendStorageFailing", "a backend fails to read or write its object storage"),
     ("ObscRetentionNotRunning", "Loki's retention or Mimir's compaction has stopped"),
+    ("ObscStorageRacksShort", "fewer SeaweedFS racks are up than replication needs"),
 ];
 
 /// The alerts of one namespace: each scraped component down or not scraped at all, and obsc's
 /// claims filling up (every claim of a namespace obsc owns; in a managed namespace, which the
 /// team shares, only the collector's, `claim`).
-pub fn alerts(alerting: &Alerting, namespace: &str, scraped: &[Scraped], claim: Option<&str>) -> PrometheusRule {
+pub fn alerts(platform: &Platform, namespace: &str, scraped: &[Scraped], claim: Option<&str>) -> PrometheusRule {
+    let alerting = &platform.alerting;
     let runbook = |alert: &str| format!("{}#{}", alerting.runbook_url, alert.to_ascii_lowercase());
     // `component` tells apart the rules of one alert in one namespace (promtool's lint refuses
     // two rules of one name with the same labels).
@@ -107,7 +109,7 @@ pub fn alerts(alerting: &Alerting, namespace: &str, scraped: &[Scraped], claim: 
             format!("{} in {} is not scraped", s.name, s.namespace),
             format!("No target of {job} exists: its pods are gone, or its PodMonitor selects none."),
         ));
-        rules.extend(component_alerts(alerting, s, &job, &rule));
+        rules.extend(component_alerts(platform, s, &job, &rule));
     }
     let claims = match claim {
         Some(name) => format!("namespace=\"{namespace}\",persistentvolumeclaim=\"{name}\""),
@@ -153,7 +155,8 @@ type RuleOf<'r> = dyn Fn(&str, String, &str, &str, &str, String, String) -> Aler
 /// - Tempo 3.0: `tempo_discarded_spans_total` (modules/overrides/discarded_spans.go),
 ///   `tempodb_backend_request_duration_seconds` by `status_code` (tempodb/backend/
 ///   instrumentation).
-fn component_alerts(alerting: &Alerting, s: &Scraped, job: &str, rule: &RuleOf) -> Vec<AlertRule> {
+fn component_alerts(platform: &Platform, s: &Scraped, job: &str, rule: &RuleOf) -> Vec<AlertRule> {
+    let alerting = &platform.alerting;
     let name = s.name.as_str();
     let pushes = |prefix: &str, routes: &str| {
         let count = format!("{prefix}_request_duration_seconds_count{{job=\"{job}\",route=~\"{routes}\"");
@@ -250,6 +253,29 @@ fn component_alerts(alerting: &Alerting, s: &Scraped, job: &str, rule: &RuleOf) 
                 "sum(rate(tempodb_backend_request_duration_seconds_count{{job=\"{job}\",status_code=~\"5..\"}}[5m])) > 0"
             )),
         ],
+        Component::Storage(instance) => {
+            // An HA instance's volume servers, one per rack: SeaweedFS writes a volume's copies
+            // on `1 + y` racks for replication `xyz`, so fewer racks up than that and writes
+            // fail (checked against the racks by `check/storage.rs`).
+            let Some(storage) = platform.storage.get(instance).filter(|st| st.ha) else { return Vec::new() };
+            if *name != format!("{instance}-volume") {
+                return Vec::new();
+            }
+            let other_racks = storage.replication.chars().nth(1).and_then(|c| c.to_digit(10)).unwrap_or(0);
+            let needed = 1 + other_racks;
+            vec![rule(
+                "ObscStorageRacksShort",
+                format!("count(up{{job=\"{job}\"}} == 1) < {needed} or absent(up{{job=\"{job}\"}} == 1)"),
+                &alerting.down_after,
+                "critical",
+                name,
+                format!("{instance} in {} has fewer than {needed} racks up", s.namespace),
+                format!(
+                    "Replication `{}` keeps copies on {needed} racks; with fewer volume servers up, writes of new volumes fail.",
+                    storage.replication
+                ),
+            )]
+        }
         _ => Vec::new(),
     }
 }
