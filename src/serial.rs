@@ -161,7 +161,7 @@ mod tests {
         ];
         let mut strings: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         for _ in 0..20_000 {
-            let len = 1 + next(6);
+            let len = 1 + next(12);
             strings.push((0..len).map(|_| alphabet[next(alphabet.len())]).collect());
         }
         let mut taken = 0;
@@ -174,13 +174,14 @@ mod tests {
                 assert!(!same(&BTreeMap::from([("k", vec![s])])), "{s:?}");
                 continue;
             }
+            // As a value and as an item: whatever the writer takes, it writes as serde-saphyr
+            // (checked in `same`); keys take the narrow rule only.
             let as_value = same(&BTreeMap::from([("k", s)]));
-            let as_item = same(&BTreeMap::from([("k", vec![s])]));
-            let as_key = same(&BTreeMap::from([(s, 1)]));
-            let quoted = s.bytes().all(|b| b.is_ascii_digit()) || s == "true" || s == "false";
-            assert_eq!(as_value, s.is_empty() || quoted || plain::plain_value(s), "{s:?}");
-            assert_eq!(as_item, s.is_empty() || quoted || plain::plain_value(s), "{s:?}");
-            assert_eq!(as_key, plain::plain_key(s), "{s:?}");
+            assert_eq!(same(&BTreeMap::from([("k", vec![s])])), as_value, "{s:?}");
+            assert_eq!(same(&BTreeMap::from([(s, 1)])), plain::plain_key(s), "{s:?}");
+            if plain::plain_value(s) || s.is_empty() {
+                assert!(as_value, "{s:?}");
+            }
             taken += usize::from(as_value);
         }
         assert!(taken > 1_000, "only {taken} strings taken plain");

@@ -115,6 +115,59 @@ pub fn plain_key(s: &str) -> bool {
     plain(s, false)
 }
 
+/// A value of printable ASCII that starts with a letter (so it cannot read as a number, a date,
+/// an indicator or a document marker) and holds none of what ends or breaks a plain scalar in a
+/// block: `: `, a final `:`, ` #` (a comment), a final space. A sentence, an expression, an
+/// annotation. Not a word YAML 1.1 reads as something else (`yes`, `off`...).
+fn prose(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.len() <= 1024
+        && bytes.first().is_some_and(u8::is_ascii_alphabetic)
+        && bytes.iter().all(|b| (0x20..=0x7e).contains(b))
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.ends_with([':', ' '])
+        && plain_word(s)
+}
+
+/// Not one of the words YAML 1.1 reads as a boolean, null or infinity, in any case.
+fn plain_word(s: &str) -> bool {
+    const WORDS: [&str; 11] = ["null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"];
+    !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
+}
+
+/// A single-line value of printable ASCII that serde-saphyr must quote, and does in double
+/// quotes escaping only `\` and `"`: it starts with an indicator (`{`, `[`, `"`, `#`, `&`,
+/// `*`, `!`, `|`, `>`, `'`, `%`, `@`, `` ` ``, `,`), or holds `: ` or ` #`, or ends with `:`.
+fn quoted(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let indicator = bytes.first().is_some_and(|b| {
+        matches!(
+            b,
+            b'{' | b'}'
+                | b'['
+                | b']'
+                | b'"'
+                | b'#'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'%'
+                | b'@'
+                | b'`'
+                | b','
+        )
+    });
+    (2..=1024).contains(&bytes.len())
+        && bytes.iter().all(|b| (0x20..=0x7e).contains(b))
+        && !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && (indicator || s.contains(": ") || s.contains(" #") || s.ends_with(':'))
+}
+
 fn plain(s: &str, colon: bool) -> bool {
     let bytes = s.as_bytes();
     let Some(&first) = bytes.first() else { return false };
@@ -128,10 +181,7 @@ fn plain(s: &str, colon: bool) -> bool {
         return false;
     }
     match first {
-        b'a'..=b'z' | b'A'..=b'Z' => {
-            const WORDS: [&str; 11] = ["null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"];
-            !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
-        }
+        b'a'..=b'z' | b'A'..=b'Z' => plain_word(s),
         b'/' => true,
         // `-x` (an option) is plain; `-1`, `-inf` and `---` are not.
         b'-' => {
@@ -212,10 +262,14 @@ impl<'a> ser::Serializer for &'a mut Writer {
         if (v.len() <= 18 && v.bytes().all(|b| b.is_ascii_digit())) || v == "true" || v == "false" {
             return self.scalar(&format!("\"{v}\""));
         }
-        if !plain_value(v) {
-            return Err(Unsupported);
+        if plain_value(v) || prose(v) {
+            return self.scalar(v);
         }
-        self.scalar(v)
+        if quoted(v) {
+            let escaped = v.replace('\\', "\\\\").replace('"', "\\\"");
+            return self.scalar(&format!("\"{escaped}\""));
+        }
+        Err(Unsupported)
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<()> {
         Err(Unsupported)
