@@ -155,8 +155,8 @@ fn every_dashboard_names_provisioned_datasources() {
         }
         boards += 1;
     }
-    // One overview per environment, and the hand-written one.
-    assert_eq!(boards, 4);
+    // Per environment the overview, services, traces and namespace boards; the hand-written one.
+    assert_eq!(boards, 3 * 4 + 1);
     let overview: Value = serde_json::from_str(&config_map_data(
         "rendered/test/ca7f8f-test/configmap-grafana-dashboard-env-prod.yaml",
         "env-prod.json",
@@ -191,7 +191,7 @@ fn every_dashboard_names_provisioned_datasources() {
 }
 
 #[test]
-fn the_overview_does_not_grow_with_the_namespaces() {
+fn the_dashboards_do_not_grow_with_the_namespaces() {
     // The same platform with 200 more managed namespaces in prod: the overview is byte for byte
     // the same, so its size does not depend on how many namespaces there are.
     let dir = tempfile::tempdir().unwrap();
@@ -202,8 +202,10 @@ fn the_overview_does_not_grow_with_the_namespaces() {
     let out = dir.path().join("out");
     let run = obsc(&["--platform", platform.to_str().unwrap(), "build", "test", "-o", out.to_str().unwrap()]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let overview = "test/ca7f8f-test/configmap-grafana-dashboard-env-prod.yaml";
-    assert_eq!(std::fs::read_to_string(out.join(overview)).unwrap(), read(format!("rendered/{overview}")));
+    for board in ["env-prod", "services-prod", "traces-prod", "namespace-prod"] {
+        let file = format!("test/ca7f8f-test/configmap-grafana-dashboard-{board}.yaml");
+        assert_eq!(std::fs::read_to_string(out.join(&file)).unwrap(), read(format!("rendered/{file}")), "{board}");
+    }
 }
 
 #[test]
@@ -386,4 +388,38 @@ fn owner_policies_list_what_namespaces_obsc_does_not_own_must_admit() {
         "0b5c0b-grafana"
     );
     assert_eq!(databases[0]["spec"]["ingress"][0]["ports"][0]["port"], 5432);
+}
+
+#[test]
+fn the_promised_dashboards_are_generated_per_environment() {
+    let board = |name: &str| -> Value {
+        serde_json::from_str(&config_map_data(
+            &format!("rendered/test/ca7f8f-test/configmap-grafana-dashboard-{name}.yaml"),
+            &format!("{name}.json"),
+        ))
+        .unwrap()
+    };
+    let variables = |b: &Value| -> Vec<String> {
+        b["templating"]["list"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()).collect()
+    };
+    // Services: RED from Tempo's span metrics in Mimir; the latency's exemplars link to traces.
+    let services = board("services-prod");
+    assert_eq!(variables(&services), vec!["namespace", "service"]);
+    let targets: Vec<&Value> = services["panels"].as_array().unwrap().iter().map(|p| &p["targets"][0]).collect();
+    assert!(targets.iter().all(|t| t["datasource"]["uid"] == "mimir-prod"));
+    assert!(targets[1]["expr"].as_str().unwrap().contains("status_code=\"STATUS_CODE_ERROR\""));
+    assert!(targets[2]["expr"].as_str().unwrap().starts_with("histogram_quantile(0.95"));
+    assert_eq!(targets[2]["exemplar"], true);
+    // Traces: a TraceQL search of the namespace and Tempo's service graph.
+    let traces = board("traces-prod");
+    let panels = traces["panels"].as_array().unwrap();
+    assert_eq!((panels[0]["type"].as_str(), panels[1]["type"].as_str()), (Some("table"), Some("nodeGraph")));
+    assert_eq!(panels[0]["targets"][0]["queryType"], "traceql");
+    assert_eq!(panels[0]["targets"][0]["query"], "{ resource.k8s.namespace.name = \"$namespace\" }");
+    assert_eq!(panels[1]["targets"][0]["queryType"], "serviceMap");
+    assert!(panels.iter().all(|p| p["datasource"]["uid"] == "tempo-prod"));
+    // Namespace metrics: the chosen namespace's own Thanos datasource.
+    let namespace = board("namespace-prod");
+    assert_eq!(variables(&namespace), vec!["namespace", "thanos"]);
+    assert!(namespace["panels"].as_array().unwrap().iter().all(|p| p["datasource"]["uid"] == "${thanos}"));
 }
