@@ -155,8 +155,9 @@ fn every_dashboard_names_provisioned_datasources() {
         }
         boards += 1;
     }
-    // Per environment the overview, services, traces and namespace boards; the hand-written one.
-    assert_eq!(boards, 3 * 4 + 1);
+    // Per environment the overview, services, traces, namespace and health boards; the
+    // hand-written one.
+    assert_eq!(boards, 3 * 5 + 1);
     let overview: Value = serde_json::from_str(&config_map_data(
         "rendered/test/ca7f8f-test/configmap-grafana-dashboard-env-prod.yaml",
         "env-prod.json",
@@ -202,7 +203,7 @@ fn the_dashboards_do_not_grow_with_the_namespaces() {
     let out = dir.path().join("out");
     let run = obsc(&["--platform", platform.to_str().unwrap(), "build", "test", "-o", out.to_str().unwrap()]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    for board in ["env-prod", "services-prod", "traces-prod", "namespace-prod"] {
+    for board in ["env-prod", "services-prod", "traces-prod", "namespace-prod", "health-prod"] {
         let file = format!("test/ca7f8f-test/configmap-grafana-dashboard-{board}.yaml");
         assert_eq!(std::fs::read_to_string(out.join(&file)).unwrap(), read(format!("rendered/{file}")), "{board}");
     }
@@ -422,4 +423,18 @@ fn the_promised_dashboards_are_generated_per_environment() {
     let namespace = board("namespace-prod");
     assert_eq!(variables(&namespace), vec!["namespace", "thanos"]);
     assert!(namespace["panels"].as_array().unwrap().iter().all(|p| p["datasource"]["uid"] == "${thanos}"));
+    // Platform health: the alerts' signals, a row per component, through the Thanos
+    // datasource of the monitoring namespace.
+    let health = board("health-prod");
+    let panels = health["panels"].as_array().unwrap();
+    let rows: std::collections::BTreeSet<u64> = panels.iter().map(|p| p["gridPos"]["y"].as_u64().unwrap()).collect();
+    assert_eq!(rows.len(), 4, "scrapes and claims, Loki, Mimir, Tempo");
+    let uid = panels[0]["datasource"]["uid"].as_str().unwrap().to_string();
+    assert!(panels.iter().all(|p| p["datasource"]["uid"] == uid.as_str()));
+    assert!(provisioned().1.contains(&uid), "{uid} is provisioned");
+    let titles: Vec<&str> = panels.iter().map(|p| p["title"].as_str().unwrap()).collect();
+    assert!(
+        titles.contains(&"Loki: hours since retention ran") && titles.contains(&"Mimir: pushes failed (%)"),
+        "{titles:?}"
+    );
 }

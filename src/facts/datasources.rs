@@ -118,7 +118,9 @@ pub fn backends_of(environment: &Environment) -> Vec<Backend> {
 }
 
 /// Every datasource of a Grafana, in the order of its provisioning file: per served environment
-/// its backends, then per managed namespace a Thanos datasource when Thanos is configured.
+/// its backends, then, when Thanos is configured, a Thanos datasource per managed namespace and
+/// per served environment's monitoring namespace (the platform's own metrics: the platform
+/// health dashboards).
 pub fn of_grafana(platform: &Platform, grafana: &Grafana) -> Vec<DatasourceId> {
     let mut out = Vec::new();
     for (env_name, env) in served_environments(platform, grafana) {
@@ -131,7 +133,10 @@ pub fn of_grafana(platform: &Platform, grafana: &Grafana) -> Vec<DatasourceId> {
         }
     }
     if grafana.thanos.is_some() {
-        for ns in managed_namespaces(platform, grafana) {
+        let monitoring = served_environments(platform, grafana).map(|(_, env)| env.monitoring_namespace.as_str());
+        let namespaces: std::collections::BTreeSet<&str> =
+            managed_namespaces(platform, grafana).into_iter().chain(monitoring).collect();
+        for ns in namespaces {
             out.push(DatasourceId {
                 name: format!("{THANOS_NAME_PREFIX}{ns}"),
                 uid: thanos_uid(ns),

@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use super::NAME;
 use crate::facts::addresses::grafana::pods;
-use crate::facts::datasources::{backend_uid, fit_uid, managed_namespaces, served_environments, THANOS_NAME_PREFIX};
+use crate::facts::datasources::{
+    backend_uid, fit_uid, managed_namespaces, served_environments, thanos_uid, THANOS_NAME_PREFIX,
+};
 use crate::model::{Grafana, Platform};
 use crate::names::{object, Backend};
 use crate::render::workload;
@@ -592,9 +594,72 @@ fn namespace_metrics(grafana: &Grafana, environment: &str) -> Option<Board> {
     Some(board("namespace", "Namespace", "namespace", environment, variables, panels))
 }
 
+/// The health of an environment's own components, a row each, from the signals its alerts read
+/// (`crate::render::monitoring`), through the Thanos datasource of its monitoring namespace:
+/// which scrape targets are up and how full the claims are, and per backend its failed pushes,
+/// its discards at the tenants' limits, its object storage failures and how long ago retention
+/// or compaction last ran.
+fn platform_health(grafana: &Grafana, environment: &str, env: &crate::model::Environment) -> Option<Board> {
+    grafana.thanos.as_ref()?;
+    let ns = env.monitoring_namespace.as_str();
+    let thanos = DatasourceRef { kind: "prometheus", uid: Uid::Provisioned(thanos_uid(ns)) };
+    let pushes = |prefix: &str, job: &str, routes: &str| {
+        let count = format!("{prefix}_request_duration_seconds_count{{job=\"{ns}/{job}\", route=~\"{routes}\"");
+        format!("100 * sum(rate({count}, status_code=~\"5..\"}}[5m])) / sum(rate({count}}}[5m]))")
+    };
+    let mut rows: Vec<Vec<(&str, String)>> = vec![
+        vec![
+            ("Scrape targets up, by job", format!("sum by (job) (up{{namespace=\"{ns}\"}})")),
+            (
+                "Claims free (%)",
+                format!("100 * kubelet_volume_stats_available_bytes{{namespace=\"{ns}\"}} / kubelet_volume_stats_capacity_bytes{{namespace=\"{ns}\"}}"),
+            ),
+        ],
+        vec![
+            ("Loki: pushes failed (%)", pushes("loki", "loki", "loki_api_v1_push|otlp_v1_logs")),
+            ("Loki: discarded at limits", format!("sum by (reason) (rate(loki_discarded_samples_total{{job=\"{ns}/loki\"}}[5m]))")),
+            (
+                "Loki: hours since retention ran",
+                format!("(time() - max(loki_compactor_apply_retention_last_successful_run_timestamp_seconds{{job=\"{ns}/loki\"}})) / 3600"),
+            ),
+        ],
+    ];
+    if env.mimir.is_some() {
+        rows.push(vec![
+            ("Mimir: pushes failed (%)", pushes("cortex", "mimir", "api_v1_push|otlp_v1_metrics")),
+            (
+                "Mimir: object storage failures",
+                format!("sum by (operation) (rate(thanos_objstore_bucket_operation_failures_total{{job=\"{ns}/mimir\"}}[5m]))"),
+            ),
+            (
+                "Mimir: hours since compaction ran",
+                format!("(time() - max(cortex_compactor_last_successful_run_timestamp_seconds{{job=\"{ns}/mimir\"}})) / 3600"),
+            ),
+        ]);
+    }
+    if env.tempo.is_some() {
+        rows.push(vec![
+            ("Tempo: discarded at limits", format!("sum by (reason) (rate(tempo_discarded_spans_total{{job=\"{ns}/tempo\"}}[5m]))")),
+            (
+                "Tempo: object storage errors",
+                format!("sum(rate(tempodb_backend_request_duration_seconds_count{{job=\"{ns}/tempo\", status_code=~\"5..\"}}[5m]))"),
+            ),
+        ]);
+    }
+    let mut panels = Vec::new();
+    for (y, row) in (0u32..).zip(rows) {
+        for (x, (title, expr)) in (0u32..).zip(row) {
+            let id = u32::try_from(panels.len()).unwrap_or(u32::MAX) + 1;
+            let at = GridPos { h: 8, w: 8, x: 8 * x, y: 8 * y };
+            panels.push(panel(id, "timeseries", title, Query::expr(thanos.clone(), expr), at));
+        }
+    }
+    Some(board("health", "Platform health", "health", environment, Vec::new(), panels))
+}
+
 /// Every dashboard obsc generates for a Grafana: per environment it serves, the overview, the
-/// services (RED from span metrics), the traces and the namespace metrics, each sized
-/// independently of the number of namespaces (a variable chooses one).
+/// services (RED from span metrics), the traces, the namespace metrics and the platform's
+/// health, each sized independently of the number of namespaces (a variable chooses one).
 pub fn generated(platform: &Platform, grafana: &Grafana) -> Vec<Board> {
     served_environments(platform, grafana)
         .flat_map(|(e, env)| {
@@ -603,6 +668,7 @@ pub fn generated(platform: &Platform, grafana: &Grafana) -> Vec<Board> {
                 services(e, env),
                 traces(e, env),
                 namespace_metrics(grafana, e),
+                platform_health(grafana, e, env),
             ]
         })
         .flatten()
