@@ -51,6 +51,7 @@ pub struct Alerting {
     pub down_after: String,
     pub volume_free_percent: f64,
     pub push_error_percent: f64,
+    pub near_limit_percent: f64,
     pub retention_stale_hours: f64,
     pub compaction_stale_hours: f64,
     pub runbook_url: String,

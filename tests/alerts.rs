@@ -319,3 +319,39 @@ fn every_alert_has_its_runbook_in_the_readme() {
         k
     });
 }
+
+#[test]
+fn a_tenant_near_its_loki_ingestion_limit_alerts() {
+    // prod's Loki takes 8 MiB/s per tenant; the warning is at 80%, 6,710,886 bytes/s.
+    let received = |per_minute: u64| {
+        json!({
+            "series": "loki_distributor_bytes_received_total{job=\"ca7f8f-prod/loki\",tenant=\"t\"}",
+            "values": format!("0+{per_minute}x40"),
+        })
+    };
+    let near = json!({
+        "exp_labels": { "severity": "warning", "component": "loki", "tenant": "t" },
+        "exp_annotations": annotations(
+            "tenant t sends loki in ca7f8f-prod close to its ingestion limit",
+            "More than 80% of `ingestion_rate_mb` (8 MiB/s) for 15 minutes: raise the environment's Loki limits before pushes are refused.",
+            "ObscIngestionNearLimit",
+        ),
+    });
+    promtool_test(
+        &["ca7f8f-prod.json"],
+        json!([
+            {
+                "name": "7 MB/s",
+                "interval": "1m",
+                "input_series": [received(7_000_000 * 60)],
+                "alert_rule_test": [{ "eval_time": "25m", "alertname": "ObscIngestionNearLimit", "exp_alerts": [near] }],
+            },
+            {
+                "name": "3 MB/s",
+                "interval": "1m",
+                "input_series": [received(3_000_000 * 60)],
+                "alert_rule_test": [{ "eval_time": "25m", "alertname": "ObscIngestionNearLimit", "exp_alerts": [] }],
+            },
+        ]),
+    );
+}

@@ -38,7 +38,7 @@ pub fn pod_monitor(s: &Scraped) -> PodMonitor {
 
 /// Every alert obsc generates, by name, with its severity and what it means; the README's
 /// "Alerts" section is its runbook (each alert's `runbook_url` points at its heading).
-pub const ALERTS: [(&str, &str); 10] = [
+pub const ALERTS: [(&str, &str); 11] = [
     ("ObscComponentDown", "a pod of a scraped component does not answer its scrape"),
     ("ObscComponentNotScraped", "nothing of a component is scraped at all"),
     ("ObscVolumeFillingUp", "a claim is nearly full"),
@@ -46,6 +46,7 @@ pub const ALERTS: [(&str, &str); 10] = [
     ("ObscCollectorExportFailing", "a collector cannot send spans or metrics"),
     ("ObscBackendRejectingPushes", "a backend answers pushes with server errors"),
     ("ObscBackendRateLimited", "a backend discards data at a tenant's limits"),
+    ("ObscIngestionNearLimit", "a tenant sends Loki close to its ingestion rate limit"),
     ("ObscBackendStorageFailing", "a backend fails to read or write its object storage"),
     ("ObscRetentionNotRunning", "Loki's retention or Mimir's compaction has stopped"),
     ("ObscStorageRacksShort", "fewer SeaweedFS racks are up than replication needs"),
@@ -209,6 +210,26 @@ fn component_alerts(platform: &Platform, s: &Scraped, job: &str, rule: &RuleOf) 
             format!("{job} last {what} more than {hours} hours ago: data outlives its retention and storage grows."),
         )
     };
+    // What a tenant offers Loki (`loki_distributor_bytes_received_total`, counted as pushes
+    // are read, by `tenant`: grafana/loki v3.7.6 pkg/loghttp/push/push.go) against the
+    // environment's `ingestion_rate_mb`, a per-tenant rate the distributors share under the
+    // default `global` strategy (pkg/validation/limits.go).
+    let near_limit = |environment: &str| {
+        let limit_mb = platform.environments.get(environment).map_or(0.0, |e| e.loki.limits.ingestion_rate_mb);
+        let threshold = alerting.near_limit_percent / 100.0 * limit_mb * 1_048_576.0;
+        rule(
+            "ObscIngestionNearLimit",
+            format!("sum by (tenant) (rate(loki_distributor_bytes_received_total{{job=\"{job}\"}}[5m])) > {threshold}"),
+            "15m",
+            "warning",
+            name,
+            format!("tenant {{{{ $labels.tenant }}}} sends {name} in {} close to its ingestion limit", s.namespace),
+            format!(
+                "More than {}% of `ingestion_rate_mb` ({limit_mb} MiB/s) for 15 minutes: raise the environment's Loki limits before pushes are refused.",
+                alerting.near_limit_percent
+            ),
+        )
+    };
     match &s.component {
         Component::Collector => vec![
             rule(
@@ -232,8 +253,9 @@ fn component_alerts(platform: &Platform, s: &Scraped, job: &str, rule: &RuleOf) 
                 format!("{job} fails to send spans to Tempo or metrics to Mimir."),
             ),
         ],
-        Component::Backend(Backend::Loki, _) => vec![
+        Component::Backend(Backend::Loki, environment) => vec![
             pushes("loki", "loki_api_v1_push|otlp_v1_logs"),
+            near_limit(environment),
             limited("loki_discarded_samples_total", "rate_limited|per_stream_rate_limit|stream_limit"),
             stale(
                 "loki_compactor_apply_retention_last_successful_run_timestamp_seconds",
