@@ -355,3 +355,37 @@ fn a_tenant_near_its_loki_ingestion_limit_alerts() {
         ]),
     );
 }
+
+#[test]
+fn loki_failing_to_write_chunks_alerts_and_failed_reads_do_not() {
+    let s3 = |operation: &str, status: &str, per_minute: u32| {
+        json!({
+            "series": format!("loki_s3_request_duration_seconds_count{{job=\"ca7f8f-prod/loki\",operation=\"{operation}\",status_code=\"{status}\"}}"),
+            "values": format!("0+{per_minute}x40"),
+        })
+    };
+    let failing = fired(
+        "ObscBackendStorageFailing",
+        "loki",
+        "critical",
+        "loki in ca7f8f-prod fails to use its object storage",
+        "ca7f8f-prod/loki keeps failing requests to its S3 bucket: blocks are not written or read.",
+    );
+    promtool_test(
+        &["ca7f8f-prod.json"],
+        json!([
+            {
+                "name": "puts failing",
+                "interval": "1m",
+                "input_series": [s3("S3.PutObject", "500", 3), s3("S3.PutObject", "200", 30)],
+                "alert_rule_test": [{ "eval_time": "25m", "alertname": "ObscBackendStorageFailing", "exp_alerts": [failing] }],
+            },
+            {
+                "name": "reads of missing chunks only",
+                "interval": "1m",
+                "input_series": [s3("S3.GetObject", "500", 3), s3("S3.PutObject", "200", 30)],
+                "alert_rule_test": [{ "eval_time": "25m", "alertname": "ObscBackendStorageFailing", "exp_alerts": [] }],
+            },
+        ]),
+    );
+}

@@ -148,7 +148,9 @@ type RuleOf<'r> = dyn Fn(&str, String, &str, &str, &str, String, String) -> Aler
 /// - Loki v3.7.6: `loki_request_duration_seconds` by `route` (dskit server; push routes
 ///   `loki_api_v1_push`, `otlp_v1_logs`: pkg/loki/modules.go), `loki_discarded_samples_total`
 ///   by `reason` (pkg/validation/validate.go), `loki_compactor_apply_retention_last_successful_
-///   run_timestamp_seconds` (pkg/compactor/metrics.go).
+///   run_timestamp_seconds` (pkg/compactor/metrics.go), `loki_s3_request_duration_seconds` by
+///   `operation` and `status_code` (the S3 chunk client), `loki_distributor_bytes_received_total`
+///   by `tenant` (pkg/loghttp/push/push.go).
 /// - Mimir 3: `cortex_request_duration_seconds` (routes `api_v1_push`, `otlp_v1_metrics`:
 ///   pkg/api/api.go), `cortex_discarded_samples_total` (`rate_limited`: pkg/distributor;
 ///   `per_user_series_limit`: pkg/ingester), `thanos_objstore_bucket_operation_failures_total`
@@ -256,6 +258,12 @@ fn component_alerts(platform: &Platform, s: &Scraped, job: &str, rule: &RuleOf) 
         Component::Backend(Backend::Loki, environment) => vec![
             pushes("loki", "loki_api_v1_push|otlp_v1_logs"),
             near_limit(environment),
+            // Writes only: any error of the S3 client counts as `500`, a chunk not found on
+            // read too (dskit instrument.ErrorCode; pkg/storage/chunk/client/aws/
+            // s3_storage_client.go at v3.7.6).
+            storage(format!(
+                "sum(rate(loki_s3_request_duration_seconds_count{{job=\"{job}\",operation=\"S3.PutObject\",status_code=\"500\"}}[5m])) > 0"
+            )),
             limited("loki_discarded_samples_total", "rate_limited|per_stream_rate_limit|stream_limit"),
             stale(
                 "loki_compactor_apply_retention_last_successful_run_timestamp_seconds",
