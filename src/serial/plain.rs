@@ -419,8 +419,11 @@ impl ser::SerializeMap for Mapping<'_> {
     type Error = Unsupported;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
-        let key = key.serialize(KeyText)?;
-        self.key(&key)
+        // A mapping key must be a string (a map of labels, a ConfigMap's data).
+        match serde_json::to_value(key) {
+            Ok(serde_json::Value::String(key)) => self.key(&key),
+            _ => Err(Unsupported),
+        }
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
@@ -443,123 +446,5 @@ impl ser::SerializeStruct for Mapping<'_> {
 
     fn end(self) -> Result<()> {
         self.finish()
-    }
-}
-
-/// A mapping key, which must be a string.
-struct KeyText;
-
-impl ser::Serializer for KeyText {
-    type Ok = String;
-    type Error = Unsupported;
-    type SerializeSeq = Impossible<String, Unsupported>;
-    type SerializeTuple = Impossible<String, Unsupported>;
-    type SerializeTupleStruct = Impossible<String, Unsupported>;
-    type SerializeTupleVariant = Impossible<String, Unsupported>;
-    type SerializeMap = Impossible<String, Unsupported>;
-    type SerializeStruct = Impossible<String, Unsupported>;
-    type SerializeStructVariant = Impossible<String, Unsupported>;
-
-    fn serialize_str(self, v: &str) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<String> {
-        value.serialize(self)
-    }
-    fn serialize_bool(self, _: bool) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_i8(self, _: i8) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_i16(self, _: i16) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_i32(self, _: i32) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_i64(self, _: i64) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_u8(self, _: u8) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_u16(self, _: u16) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_u32(self, _: u32) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_u64(self, _: u64) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_f32(self, _: f32) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_f64(self, _: f64) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_char(self, _: char) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_none(self) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_unit(self) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(Unsupported)
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(Unsupported)
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Err(Unsupported)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(Unsupported)
     }
 }
