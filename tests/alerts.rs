@@ -389,3 +389,91 @@ fn loki_failing_to_write_chunks_alerts_and_failed_reads_do_not() {
         ]),
     );
 }
+
+#[test]
+fn a_collector_failing_to_export_alerts() {
+    let failed = |metric: &str, values: &str| {
+        json!({
+            "series": format!("{metric}{{job=\"orders-prod/monitoring-collector\",exporter=\"otlp/tempo\"}}"),
+            "values": values,
+        })
+    };
+    let failing = fired(
+        "ObscCollectorExportFailing",
+        "monitoring-collector",
+        "warning",
+        "the collector of orders-prod cannot send spans or metrics",
+        "orders-prod/monitoring-collector fails to send spans to Tempo or metrics to Mimir.",
+    );
+    promtool_test(
+        &["orders-prod.json"],
+        json!([
+            {
+                // Only the span counter exists: the metric points' absence must not hide it.
+                "name": "spans failing",
+                "interval": "1m",
+                "input_series": [failed("otelcol_exporter_send_failed_spans_total", "0+10x40")],
+                "alert_rule_test": [{ "eval_time": "25m", "alertname": "ObscCollectorExportFailing", "exp_alerts": [failing.clone()] }],
+            },
+            {
+                "name": "metric points failing",
+                "interval": "1m",
+                "input_series": [failed("otelcol_exporter_send_failed_metric_points_total", "0+10x40")],
+                "alert_rule_test": [{ "eval_time": "25m", "alertname": "ObscCollectorExportFailing", "exp_alerts": [failing] }],
+            },
+            {
+                "name": "nothing failing",
+                "interval": "1m",
+                "input_series": [
+                    failed("otelcol_exporter_send_failed_spans_total", "0x40"),
+                    failed("otelcol_exporter_send_failed_metric_points_total", "0x40"),
+                ],
+                "alert_rule_test": [{ "eval_time": "25m", "alertname": "ObscCollectorExportFailing", "exp_alerts": [] }],
+            },
+        ]),
+    );
+}
+
+#[test]
+fn mimir_and_tempo_failing_their_storage_or_pushes_alert() {
+    let series = |metric: &str, labels: &str, per_minute: u32| json!({ "series": format!("{metric}{{{labels}}}"), "values": format!("0+{per_minute}x40") });
+    let mimir_pushes = |status: &str, n: u32| {
+        series(
+            "cortex_request_duration_seconds_count",
+            &format!("job=\"ca7f8f-prod/mimir\",route=\"api_v1_push\",status_code=\"{status}\""),
+            n,
+        )
+    };
+    promtool_test(
+        &["ca7f8f-prod.json"],
+        json!([{
+            "name": "Mimir's pushes and object store failing, Tempo's backend failing",
+            "interval": "1m",
+            "input_series": [
+                mimir_pushes("500", 20),
+                mimir_pushes("200", 80),
+                series("thanos_objstore_bucket_operation_failures_total", "job=\"ca7f8f-prod/mimir\",operation=\"upload\"", 2),
+                series("tempodb_backend_request_duration_seconds_count", "job=\"ca7f8f-prod/tempo\",operation=\"PUT\",status_code=\"500\"", 2),
+            ],
+            "alert_rule_test": [
+                { "eval_time": "25m", "alertname": "ObscBackendRejectingPushes", "exp_alerts": [fired(
+                    "ObscBackendRejectingPushes", "mimir", "critical",
+                    "mimir in ca7f8f-prod fails 20% of pushes",
+                    "More than 5% of the pushes to ca7f8f-prod/mimir end in a server error: collectors retry, then drop.",
+                )] },
+                { "eval_time": "25m", "alertname": "ObscBackendStorageFailing", "exp_alerts": [
+                    fired(
+                        "ObscBackendStorageFailing", "mimir", "critical",
+                        "mimir in ca7f8f-prod fails to use its object storage",
+                        "ca7f8f-prod/mimir keeps failing requests to its S3 bucket: blocks are not written or read.",
+                    ),
+                    fired(
+                        "ObscBackendStorageFailing", "tempo", "critical",
+                        "tempo in ca7f8f-prod fails to use its object storage",
+                        "ca7f8f-prod/tempo keeps failing requests to its S3 bucket: blocks are not written or read.",
+                    ),
+                ] },
+            ],
+        }]),
+    );
+}
