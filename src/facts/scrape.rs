@@ -40,6 +40,19 @@ pub struct Scraped {
     pub port: u16,
 }
 
+impl Scraped {
+    /// The `job` label of its targets' series.
+    pub fn job(&self) -> String {
+        job(&self.namespace, &self.name)
+    }
+}
+
+/// The `job` of the targets of PodMonitor `name` in `namespace`: the Prometheus Operator writes
+/// `<namespace>/<name>` (pkg/prometheus/promcfg.go, generatePodMonitorConfig).
+pub fn job(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
 /// Every component obsc renders, on a target whose monitoring stack scrapes (`scrape.enabled`).
 pub fn of_platform(p: &Platform) -> Vec<Scraped> {
     let mut out = Vec::new();

@@ -82,9 +82,7 @@ pub fn alerts(platform: &Platform, namespace: &str, scraped: &[Scraped], claim: 
     };
     let mut rules = Vec::new();
     for s in scraped {
-        // The Prometheus Operator names a PodMonitor's targets' job `<namespace>/<name>`
-        // (pkg/prometheus/promcfg.go, generatePodMonitorConfig).
-        let job = format!("{}/{}", s.namespace, s.name);
+        let job = s.job();
         // What carries the data is critical; a collector serves one team's namespace.
         let severity = match s.component {
             Component::Collector => "warning",
@@ -137,6 +135,38 @@ pub fn alerts(platform: &Platform, namespace: &str, scraped: &[Scraped], claim: 
     }
 }
 
+/// The signals the alerts and the platform health dashboards (`render::grafana::dashboards`)
+/// both read, as PromQL written in one place (the metrics are cited at `component_alerts`).
+pub mod signal {
+    /// A backend's push requests in its own request metrics: the counter and the push routes.
+    pub struct Pushes {
+        pub requests: &'static str,
+        pub routes: &'static str,
+    }
+
+    pub const LOKI_PUSHES: Pushes =
+        Pushes { requests: "loki_request_duration_seconds_count", routes: "loki_api_v1_push|otlp_v1_logs" };
+    pub const MIMIR_PUSHES: Pushes =
+        Pushes { requests: "cortex_request_duration_seconds_count", routes: "api_v1_push|otlp_v1_metrics" };
+
+    impl Pushes {
+        /// The share of the pushes to `job` that end in a server error, in percent.
+        pub fn failed_percent(&self, job: &str) -> String {
+            let count = format!("{}{{job=\"{job}\",route=~\"{}\"", self.requests, self.routes);
+            format!("100 * sum(rate({count},status_code=~\"5..\"}}[5m])) / sum(rate({count}}}[5m]))")
+        }
+    }
+
+    /// When Loki's compactor last applied retention, and Mimir's last compacted.
+    pub const LOKI_RETENTION_RAN: &str = "loki_compactor_apply_retention_last_successful_run_timestamp_seconds";
+    pub const MIMIR_COMPACTION_RAN: &str = "cortex_compactor_last_successful_run_timestamp_seconds";
+
+    /// Seconds since the timestamp gauge `last_run` of `job`.
+    pub fn seconds_since(last_run: &str, job: &str) -> String {
+        format!("time() - max({last_run}{{job=\"{job}\"}})")
+    }
+}
+
 /// What a rule is made of: alert, expression, `for`, severity, component, summary, description.
 type RuleOf<'r> = dyn Fn(&str, String, &str, &str, &str, String, String) -> AlertRule + 'r;
 
@@ -161,14 +191,10 @@ type RuleOf<'r> = dyn Fn(&str, String, &str, &str, &str, String, String) -> Aler
 fn component_alerts(platform: &Platform, s: &Scraped, job: &str, rule: &RuleOf) -> Vec<AlertRule> {
     let alerting = &platform.alerting;
     let name = s.name.as_str();
-    let pushes = |prefix: &str, routes: &str| {
-        let count = format!("{prefix}_request_duration_seconds_count{{job=\"{job}\",route=~\"{routes}\"");
+    let pushes = |pushes: &signal::Pushes| {
         rule(
             "ObscBackendRejectingPushes",
-            format!(
-                "100 * sum(rate({count},status_code=~\"5..\"}}[5m])) / sum(rate({count}}}[5m])) > {}",
-                alerting.push_error_percent
-            ),
+            format!("{} > {}", pushes.failed_percent(job), alerting.push_error_percent),
             "10m",
             "critical",
             name,
@@ -201,10 +227,10 @@ fn component_alerts(platform: &Platform, s: &Scraped, job: &str, rule: &RuleOf) 
             format!("{job} keeps failing requests to its S3 bucket: blocks are not written or read."),
         )
     };
-    let stale = |metric: &str, hours: f64, what: &str| {
+    let stale = |last_run: &str, hours: f64, what: &str| {
         rule(
             "ObscRetentionNotRunning",
-            format!("time() - max({metric}{{job=\"{job}\"}}) > {}", hours * 3600.0),
+            format!("{} > {}", signal::seconds_since(last_run, job), hours * 3600.0),
             "1h",
             "warning",
             name,
@@ -256,7 +282,7 @@ fn component_alerts(platform: &Platform, s: &Scraped, job: &str, rule: &RuleOf) 
             ),
         ],
         Component::Backend(Backend::Loki, environment) => vec![
-            pushes("loki", "loki_api_v1_push|otlp_v1_logs"),
+            pushes(&signal::LOKI_PUSHES),
             near_limit(environment),
             // Writes only: any error of the S3 client counts as `500`, a chunk not found on
             // read too (dskit instrument.ErrorCode; pkg/storage/chunk/client/aws/
@@ -265,17 +291,13 @@ fn component_alerts(platform: &Platform, s: &Scraped, job: &str, rule: &RuleOf) 
                 "sum(rate(loki_s3_request_duration_seconds_count{{job=\"{job}\",operation=\"S3.PutObject\",status_code=\"500\"}}[5m])) > 0"
             )),
             limited("loki_discarded_samples_total", "rate_limited|per_stream_rate_limit|stream_limit"),
-            stale(
-                "loki_compactor_apply_retention_last_successful_run_timestamp_seconds",
-                alerting.retention_stale_hours,
-                "applied retention",
-            ),
+            stale(signal::LOKI_RETENTION_RAN, alerting.retention_stale_hours, "applied retention"),
         ],
         Component::Backend(Backend::Mimir, _) => vec![
-            pushes("cortex", "api_v1_push|otlp_v1_metrics"),
+            pushes(&signal::MIMIR_PUSHES),
             limited("cortex_discarded_samples_total", "rate_limited|per_user_series_limit|per_user_active_series_limit"),
             storage(format!("sum(rate(thanos_objstore_bucket_operation_failures_total{{job=\"{job}\"}}[5m])) > 0")),
-            stale("cortex_compactor_last_successful_run_timestamp_seconds", alerting.compaction_stale_hours, "compacted"),
+            stale(signal::MIMIR_COMPACTION_RAN, alerting.compaction_stale_hours, "compacted"),
         ],
         Component::Backend(Backend::Tempo, _) => vec![
             limited("tempo_discarded_spans_total", "rate_limited"),

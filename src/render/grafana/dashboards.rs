@@ -16,8 +16,10 @@ use crate::facts::addresses::grafana::pods;
 use crate::facts::datasources::{
     backend_uid, fit_uid, managed_namespaces, served_environments, thanos_uid, THANOS_NAME_PREFIX,
 };
+use crate::facts::scrape;
 use crate::model::{Grafana, Platform};
 use crate::names::{object, Backend};
+use crate::render::monitoring::signal;
 use crate::render::workload;
 
 /// Where the sidecar writes dashboards and the file provider reads them.
@@ -578,7 +580,10 @@ fn namespace_metrics(grafana: &Grafana, environment: &str) -> Option<Board> {
             4,
             "timeseries",
             "Collector scraped (1: up)",
-            Query::expr(thanos, format!("up{{{ns}, job=\"${NAMESPACE}/{}\"}}", object::COLLECTOR)),
+            Query::expr(
+                thanos,
+                format!("up{{{ns}, job=\"{}\"}}", scrape::job(&format!("${NAMESPACE}"), object::COLLECTOR)),
+            ),
             GridPos { h: 8, w: 8, x: 0, y: 8 },
         ),
     ];
@@ -603,10 +608,7 @@ fn platform_health(grafana: &Grafana, environment: &str, env: &crate::model::Env
     grafana.thanos.as_ref()?;
     let ns = env.monitoring_namespace.as_str();
     let thanos = DatasourceRef { kind: "prometheus", uid: Uid::Provisioned(thanos_uid(ns)) };
-    let pushes = |prefix: &str, job: &str, routes: &str| {
-        let count = format!("{prefix}_request_duration_seconds_count{{job=\"{ns}/{job}\", route=~\"{routes}\"");
-        format!("100 * sum(rate({count}, status_code=~\"5..\"}}[5m])) / sum(rate({count}}}[5m]))")
-    };
+    let job = |name: &str| scrape::job(ns, name);
     let mut rows: Vec<Vec<(&str, String)>> = vec![
         vec![
             ("Scrape targets up, by job", format!("sum by (job) (up{{namespace=\"{ns}\"}})")),
@@ -616,33 +618,42 @@ fn platform_health(grafana: &Grafana, environment: &str, env: &crate::model::Env
             ),
         ],
         vec![
-            ("Loki: pushes failed (%)", pushes("loki", "loki", "loki_api_v1_push|otlp_v1_logs")),
-            ("Loki: discarded at limits", format!("sum by (reason) (rate(loki_discarded_samples_total{{job=\"{ns}/loki\"}}[5m]))")),
+            ("Loki: pushes failed (%)", signal::LOKI_PUSHES.failed_percent(&job("loki"))),
+            ("Loki: discarded at limits", format!("sum by (reason) (rate(loki_discarded_samples_total{{job=\"{}\"}}[5m]))", job("loki"))),
             (
                 "Loki: hours since retention ran",
-                format!("(time() - max(loki_compactor_apply_retention_last_successful_run_timestamp_seconds{{job=\"{ns}/loki\"}})) / 3600"),
+                format!("({}) / 3600", signal::seconds_since(signal::LOKI_RETENTION_RAN, &job("loki"))),
             ),
         ],
     ];
     if env.mimir.is_some() {
         rows.push(vec![
-            ("Mimir: pushes failed (%)", pushes("cortex", "mimir", "api_v1_push|otlp_v1_metrics")),
+            ("Mimir: pushes failed (%)", signal::MIMIR_PUSHES.failed_percent(&job("mimir"))),
             (
                 "Mimir: object storage failures",
-                format!("sum by (operation) (rate(thanos_objstore_bucket_operation_failures_total{{job=\"{ns}/mimir\"}}[5m]))"),
+                format!(
+                    "sum by (operation) (rate(thanos_objstore_bucket_operation_failures_total{{job=\"{}\"}}[5m]))",
+                    job("mimir")
+                ),
             ),
             (
                 "Mimir: hours since compaction ran",
-                format!("(time() - max(cortex_compactor_last_successful_run_timestamp_seconds{{job=\"{ns}/mimir\"}})) / 3600"),
+                format!("({}) / 3600", signal::seconds_since(signal::MIMIR_COMPACTION_RAN, &job("mimir"))),
             ),
         ]);
     }
     if env.tempo.is_some() {
         rows.push(vec![
-            ("Tempo: discarded at limits", format!("sum by (reason) (rate(tempo_discarded_spans_total{{job=\"{ns}/tempo\"}}[5m]))")),
+            (
+                "Tempo: discarded at limits",
+                format!("sum by (reason) (rate(tempo_discarded_spans_total{{job=\"{}\"}}[5m]))", job("tempo")),
+            ),
             (
                 "Tempo: object storage errors",
-                format!("sum(rate(tempodb_backend_request_duration_seconds_count{{job=\"{ns}/tempo\", status_code=~\"5..\"}}[5m]))"),
+                format!(
+                    "sum(rate(tempodb_backend_request_duration_seconds_count{{job=\"{}\", status_code=~\"5..\"}}[5m]))",
+                    job("tempo")
+                ),
             ),
         ]);
     }
