@@ -48,13 +48,11 @@ fn every_object_passes_strict_openapi_validation() {
     files.sort();
     assert!(files.len() > 50, "expected the whole render, found {} files", files.len());
     // OpenShift's Route and the Prometheus Operator's PodMonitor and PrometheusRule have no
-    // schema in the package (the last two are validated against their CRDs' below); every other kind must
-    // validate, and the exit code must say so.
-    let (routes, files): (Vec<PathBuf>, Vec<PathBuf>) =
-        files.into_iter().partition(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("route-")));
-    let (_, files): (Vec<PathBuf>, Vec<PathBuf>) =
-        files.into_iter().partition(|f| is_pod_monitor(f) || is_prometheus_rule(f));
-    assert!(!routes.is_empty(), "the shipped platform has Routes");
+    // schema in the package (the last two are validated against their CRDs' below); every
+    // other kind must validate, and the exit code must say so.
+    let (custom, files): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| is_custom(f));
+    let routes = custom.iter().filter(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("route-")));
+    assert!(routes.count() > 0, "the shipped platform has Routes");
     let output = Command::new("kubernetes-validate")
         .args(["--strict", "-k", KUBERNETES_VERSION])
         .args(&files)
@@ -93,12 +91,12 @@ fn every_target_builds_with_kubectl_kustomize() {
     }
 }
 
-fn is_pod_monitor(file: &Path) -> bool {
-    file.file_name().is_some_and(|n| n.to_string_lossy().starts_with("podmonitor-"))
-}
-
-fn is_prometheus_rule(file: &Path) -> bool {
-    file.file_name().is_some_and(|n| n.to_string_lossy().starts_with("prometheusrule-"))
+/// The custom kinds kubernetes-validate has no schema for, by their files' prefix.
+fn is_custom(file: &Path) -> bool {
+    file.file_name().is_some_and(|n| {
+        let n = n.to_string_lossy();
+        ["route-", "podmonitor-", "prometheusrule-"].iter().any(|p| n.starts_with(p))
+    })
 }
 
 /// Validates YAML files against a JSON schema with Python's jsonschema (kubernetes-validate's
@@ -122,55 +120,50 @@ for path in sys.argv[2:]:
     String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
 }
 
-#[test]
-fn every_pod_monitor_passes_its_crd_schema() {
+/// The committed render's objects of one custom kind (their files start with `prefix`), each
+/// valid against the `schema` subset of its CRD; and each of `breakages` (a text and what
+/// replaces its first occurrence in the first object) refused as an unknown field.
+fn crd_objects_pass(prefix: &str, expected: usize, schema: &str, breakages: &[(&str, &str)]) {
     let mut files = Vec::new();
     yaml_objects(&root().join("rendered"), &mut files);
-    files.retain(|f| is_pod_monitor(f));
+    files.retain(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)));
     files.sort();
-    // Every component the shipped platform runs on the licence-plate cluster: 9 collectors,
-    // Loki, Tempo and Mimir of dev, test and prod, the Grafana, the single SeaweedFS server and
-    // the HA instance's 4 roles; kind does not scrape (no Prometheus Operator there).
-    assert_eq!(files.len(), 9 + 3 * 3 + 1 + 1 + 4, "a PodMonitor per component: {files:#?}");
-    let schema = root().join("tests/schemas/podmonitor-v1.json");
+    assert_eq!(files.len(), expected, "{files:#?}");
+    let schema = root().join("tests/schemas").join(schema);
     for verdict in json_schema_verdicts(&schema, &files) {
         assert!(verdict.ends_with(": ok"), "{verdict}");
     }
-    // The schema refuses what it should: an unknown field, a missing selector.
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(&files[0]).unwrap();
-    let broken = [good.replace("- port: ", "- prot: "), good.replace("  selector:", "  selektor:")];
-    assert!(broken.iter().all(|b| *b != good), "the edits apply");
-    let broken: Vec<PathBuf> = broken
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let path = dir.path().join(format!("broken-{i}.yaml"));
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect();
+    let mut broken = Vec::new();
+    for (i, (from, to)) in breakages.iter().enumerate() {
+        let text = good.replacen(from, to, 1);
+        assert_ne!(text, good, "the edit `{from}` applies");
+        let path = dir.path().join(format!("broken-{i}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        broken.push(path);
+    }
     for verdict in json_schema_verdicts(&schema, &broken) {
         assert!(verdict.contains("Additional properties are not allowed"), "{verdict}");
     }
 }
 
 #[test]
+fn every_pod_monitor_passes_its_crd_schema() {
+    // Every component the shipped platform runs on the licence-plate cluster: 9 collectors,
+    // Loki, Tempo and Mimir of dev, test and prod, the Grafana, the single SeaweedFS server and
+    // the HA instance's 4 roles; kind does not scrape (no Prometheus Operator there). An unknown
+    // field, a misspelt selector: refused.
+    crd_objects_pass(
+        "podmonitor-",
+        9 + 3 * 3 + 1 + 1 + 4,
+        "podmonitor-v1.json",
+        &[("- port: ", "- prot: "), ("  selector:", "  selektor:")],
+    );
+}
+
+#[test]
 fn every_prometheus_rule_passes_its_crd_schema() {
-    let mut files = Vec::new();
-    yaml_objects(&root().join("rendered"), &mut files);
-    files.retain(|f| is_prometheus_rule(f));
-    files.sort();
-    assert_eq!(files.len(), 9 + 3 + 1, "one in every namespace scraped: {files:#?}");
-    let schema = root().join("tests/schemas/prometheusrule-v1.json");
-    for verdict in json_schema_verdicts(&schema, &files) {
-        assert!(verdict.ends_with(": ok"), "{verdict}");
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(&files[0]).unwrap();
-    let broken = dir.path().join("broken.yaml");
-    std::fs::write(&broken, good.replacen("      for: ", "      fro: ", 1)).unwrap();
-    for verdict in json_schema_verdicts(&schema, &[broken]) {
-        assert!(verdict.contains("Additional properties are not allowed"), "{verdict}");
-    }
+    // One in every namespace scraped: 9 managed, 3 monitoring, the tools namespace.
+    crd_objects_pass("prometheusrule-", 9 + 3 + 1, "prometheusrule-v1.json", &[("      for: ", "      fro: ")]);
 }
