@@ -106,27 +106,6 @@ impl Sink for Disk {
     }
 }
 
-/// Replaces `out/<target>` for every given target, all or nothing as far as the filesystem
-/// allows (see [`Staging`]). Returns the number of files of each target.
-pub fn write(out: &Path, project_root: &Path, targets: &[(&str, &TargetPlan)]) -> Result<Vec<usize>, WriteError> {
-    write_with(out, project_root, targets, &Disk)
-}
-
-pub fn write_with(
-    out: &Path,
-    project_root: &Path,
-    targets: &[(&str, &TargetPlan)],
-    sink: &dyn Sink,
-) -> Result<Vec<usize>, WriteError> {
-    let names: Vec<&str> = targets.iter().map(|(name, _)| *name).collect();
-    let staging = Staging::open(out, project_root, &names, sink)?;
-    for (name, target) in targets {
-        staging.add_target(name, target)?;
-    }
-    let counts = staging.commit()?;
-    Ok(targets.iter().map(|(name, _)| counts.get(*name).copied().unwrap_or_default()).collect())
-}
-
 /// A build being written: one staging directory per target beside the old output
 /// (`out/.<target>.obsc-new-<pid>`), which takes the plan part by part as it is verified
 /// ([`Staging::add`], from any thread), so no target's objects or YAML are ever held whole.
@@ -372,7 +351,7 @@ fn swap(staging: &Path, final_dir: &Path, pid: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads a directory the way [`write`] lays it out (for `build --check`).
+/// Reads a directory the way [`Staging`] lays it out (for `build --check`).
 pub fn read_dir(dir: &Path) -> io::Result<Files> {
     let mut files = Files::new();
     fn walk(root: &Path, dir: &Path, files: &mut Files) -> io::Result<()> {
@@ -400,6 +379,26 @@ mod tests {
     use k8s_openapi::api::core::v1::ConfigMap;
 
     use crate::model::Tenancy;
+
+    /// Whole targets through a [`Staging`], as a build writes its parts: all or nothing.
+    fn write_with(
+        out: &Path,
+        project_root: &Path,
+        targets: &[(&str, &TargetPlan)],
+        sink: &dyn Sink,
+    ) -> Result<Vec<usize>, WriteError> {
+        let names: Vec<&str> = targets.iter().map(|(name, _)| *name).collect();
+        let staging = Staging::open(out, project_root, &names, sink)?;
+        for (name, target) in targets {
+            staging.add_target(name, target)?;
+        }
+        let counts = staging.commit()?;
+        Ok(targets.iter().map(|(name, _)| counts.get(*name).copied().unwrap_or_default()).collect())
+    }
+
+    fn write(out: &Path, project_root: &Path, targets: &[(&str, &TargetPlan)]) -> Result<Vec<usize>, WriteError> {
+        write_with(out, project_root, targets, &Disk)
+    }
 
     fn target(names: &[&str], value: &str) -> TargetPlan {
         let objects = names

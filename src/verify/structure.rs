@@ -30,9 +30,10 @@ pub fn check<'a>(checked: &[Placed<'a>], visible: &[Placed<'a>]) -> Vec<Diagnost
     for p in visible {
         *copies.entry(identity(p)).or_default() += 1;
     }
-    for &Placed { target, tenancy, object: o } in checked {
+    for placed in checked {
+        let Placed { target, tenancy, object: o } = *placed;
         let mut say = |message: String| problems.push(Diagnostic::error(message));
-        if copies.get(&(target, o.api_version(), o.kind(), o.namespace(), o.name())).is_some_and(|n| *n > 1) {
+        if copies.get(&identity(placed)).is_some_and(|n| *n > 1) {
             say(format!("target `{target}` would hold {} twice", o.key()));
         }
         if o.cluster_scoped() && tenancy == Tenancy::Namespaced {
